@@ -1,0 +1,242 @@
+"""Executors: start and stop virtual users as the plan's stages say, on one worker.
+
+Every worker runs the same global schedule and acts only on the indexes it owns
+(``owned_indices``), so N workers together execute exactly the single-process plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..scenario.load import Rates
+from ..scenario.plan import PlanStage, StageKind
+from .behaviour import Behaviour
+from .pacing import (
+    LevelSchedule,
+    LevelSegment,
+    RateSchedule,
+    RateSegment,
+    burst_rate_segments,
+    first_index_at,
+)
+from .recording import Recorder
+
+CONTROL_TICK_S = 0.05
+"""How often a closed-model controller re-reads the target level (ramp granularity)."""
+
+
+@dataclass(frozen=True)
+class StageGroup:
+    """Consecutive stages of one kind that share their virtual users (ramp-up, steady, ramp-down)."""
+
+    kind: StageKind
+    start_seconds: float
+    stages: tuple[PlanStage, ...]
+
+    @property
+    def duration(self) -> float:
+        return sum(stage.duration_seconds for stage in self.stages)
+
+
+def group_stages(stages: Sequence[PlanStage]) -> list[StageGroup]:
+    groups: list[StageGroup] = []
+    for stage in stages:
+        continues = (groups and groups[-1].kind is stage.kind and stage.kind is StageKind.CONNECTIONS
+                     and stage.messages_per_second == groups[-1].stages[-1].messages_per_second)
+        if continues:
+            last = groups[-1]
+            groups[-1] = StageGroup(last.kind, last.start_seconds, (*last.stages, stage))
+        else:
+            groups.append(StageGroup(stage.kind, stage.start_seconds, (stage,)))
+    return groups
+
+
+@dataclass
+class WorkerSlice:
+    """This worker's share of the plan: index ``worker`` of ``workers``."""
+
+    worker: int
+    workers: int
+
+    def owns(self, index: int) -> bool:
+        return index % self.workers == self.worker
+
+    def share(self, total: int) -> int:
+        """How many of ``total`` pooled VUs this worker gets (at least one)."""
+        return max(1, total // self.workers + (1 if self.worker < total % self.workers else 0))
+
+
+class ExecutionContext:
+    """Shared by the executors of one worker: clock origin, stop signal, behaviour, recorder."""
+
+    def __init__(self, behaviour: Behaviour, recorder: Recorder, slice_: WorkerSlice, start_ns: int,
+                 stop: asyncio.Event, set_stage: Callable[[str], None]) -> None:
+        self.behaviour = behaviour
+        self.recorder = recorder
+        self.slice = slice_
+        self.start_ns = start_ns
+        self.stop = stop
+        self.set_stage = set_stage
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def elapsed(self) -> float:
+        return (time.monotonic_ns() - self.start_ns) / 1e9
+
+    def at_ns(self, seconds: float) -> int:
+        return self.start_ns + int(seconds * 1e9)
+
+    async def sleep_until(self, seconds: float) -> bool:
+        """Sleep until plan time ``seconds``; False if the run was stopped first."""
+        delay = seconds - self.elapsed()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), delay)
+        return not self.stop.is_set()
+
+    def spawn(self, coroutine: asyncio.Future[None] | asyncio.Task[None] | object) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+
+async def _label_stages(ctx: ExecutionContext, group: StageGroup) -> None:
+    """Tag samples with the stage currently running, so results break down per stage."""
+    for stage in group.stages:
+        if not await ctx.sleep_until(stage.start_seconds):
+            return
+        ctx.set_stage(stage.name)
+
+
+async def run_connections(ctx: ExecutionContext, group: StageGroup, rates: Rates | None = None) -> None:
+    """Closed model: keep ``level_at(t)`` connections open, each looping the flow or sending at a rate."""
+    levels = LevelSchedule([LevelSegment(s.duration_seconds, s.start_level, s.end_level) for s in group.stages])
+    rate = group.stages[0].messages_per_second
+    peak = max(levels.peak(), 1)
+    rate_schedule = _rate_schedule(group, rate, rates)
+    active: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+    labeller = ctx.spawn(_label_stages(ctx, group))
+    end = group.start_seconds + group.duration
+    try:
+        while not ctx.stop.is_set():
+            elapsed = ctx.elapsed()
+            if elapsed >= end:
+                break
+            level = levels.level_at(elapsed - group.start_seconds)
+            for unit in range(level):
+                if ctx.slice.owns(unit) and unit not in active:
+                    unit_stop = asyncio.Event()
+                    next_due = _due_function(ctx, rate_schedule, group, unit, peak, rate)
+                    task = ctx.spawn(ctx.behaviour.run_connection(unit, unit_stop, next_due))
+                    active[unit] = (unit_stop, task)
+            for unit in [u for u in active if u >= level]:
+                unit_stop, _ = active.pop(unit)
+                unit_stop.set()
+            for unit in [u for u, (_, task) in active.items() if task.done()]:
+                del active[unit]
+            await ctx.sleep_until(min(end, elapsed + CONTROL_TICK_S))
+    finally:
+        labeller.cancel()
+        for unit_stop, _ in active.values():
+            unit_stop.set()
+        await _drain([task for _, task in active.values()])
+
+
+def _rate_schedule(group: StageGroup, rate: float | None, rates: Rates | None) -> RateSchedule | None:
+    """One connection's send schedule over the group, with seed 000's periodic bursts."""
+    if rate is None:
+        return None
+    if rates is None or rates.burst_multiplier <= 1:
+        return RateSchedule([RateSegment(group.duration, rate, rate)])
+    return RateSchedule(burst_rate_segments(rate, rates.burst_multiplier, rates.burst_interval_seconds,
+                                            rates.burst_duration_seconds, group.duration))
+
+
+def _due_function(ctx: ExecutionContext, schedule: RateSchedule | None, group: StageGroup, unit: int,
+                  peak: int, rate: float | None) -> Callable[[int], int | None] | None:
+    """Message ``i`` of a connection is due at a time derived from ``i`` alone (no drift)."""
+    if schedule is None or rate is None:
+        return None
+    offset = (unit % peak) / peak / rate  # spread connections over one period, not in lockstep
+    joined = ctx.elapsed() - group.start_seconds
+    first = first_index_at(schedule, max(0.0, joined - offset))
+    origin_ns = ctx.at_ns(group.start_seconds + offset)
+
+    def next_due(index: int) -> int | None:
+        due = schedule.time_of(first + index)
+        if due is None or due + offset >= group.duration:
+            return None
+        return origin_ns + int(due * 1e9)
+
+    return next_due
+
+
+async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
+                       pool_size: int | None, max_vus: int | None) -> None:
+    """Open model: iteration ``i`` starts at ``time_of(i)``; no free VU means a dropped iteration.
+
+    Artillery phases (``pooled=False``) start a fresh VU per arrival up to ``maxVusers``;
+    k6 arrival-rate executors (``pooled=True``) reuse ``preAllocatedVUs``, growing to ``maxVUs``.
+    """
+    schedule = RateSchedule([RateSegment(s.duration_seconds, s.start_level, s.end_level) for s in group.stages])
+    limit = ctx.slice.share(max_vus) if max_vus else None
+    allocated = ctx.slice.share(pool_size) if pooled and pool_size else 0
+    busy = 0
+    labeller = ctx.spawn(_label_stages(ctx, group))
+    index = ctx.slice.worker
+    iterations: set[asyncio.Task[None]] = set()
+
+    async def iterate(unit: int, due_ns: int) -> None:
+        nonlocal busy
+        try:
+            await ctx.behaviour.run_iteration(unit, due_ns, ctx.stop)
+        finally:
+            busy -= 1
+
+    try:
+        while not ctx.stop.is_set():
+            due = schedule.time_of(index)
+            if due is None:
+                break
+            if not await ctx.sleep_until(group.start_seconds + due):
+                break
+            capacity = limit if not pooled else max(allocated, limit or allocated)
+            if capacity is not None and busy >= capacity:
+                ctx.recorder.count("dropped_iterations")
+            else:
+                if pooled and busy >= allocated:
+                    allocated += 1
+                busy += 1
+                task = ctx.spawn(iterate(index, ctx.at_ns(group.start_seconds + due)))
+                iterations.add(task)
+                task.add_done_callback(iterations.discard)
+            index += ctx.slice.workers
+    finally:
+        labeller.cancel()
+    await _drain(list(iterations), wait_for=ctx.stop)
+
+
+async def _drain(tasks: list[asyncio.Task[None]], wait_for: asyncio.Event | None = None) -> None:
+    """Let running VUs finish: they watch the stop event; the runner bounds the grace period."""
+    if not tasks:
+        return
+    if wait_for is None:
+        await asyncio.gather(*tasks, return_exceptions=True)
+        return
+    stopper: asyncio.Future[bool] = asyncio.ensure_future(wait_for.wait())
+    pending: set[asyncio.Future[Any]] = set(tasks)
+    while pending and not stopper.done():
+        _, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+        pending.discard(stopper)
+    stopper.cancel()
+
+
+async def run_idle(ctx: ExecutionContext, group: StageGroup) -> None:
+    labeller = ctx.spawn(_label_stages(ctx, group))
+    await ctx.sleep_until(group.start_seconds + group.duration)
+    labeller.cancel()

@@ -1,0 +1,192 @@
+"""The parent process of a run: start workers, merge their snapshots, show progress, stop cleanly.
+
+The first Ctrl-C or SIGTERM asks the workers to stop (in-flight messages get the grace
+period) and the partial results are still written; a second one terminates them. A
+worker that dies is reported, and its numbers up to its last snapshot are kept.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from .. import exit_codes
+from ..metrics.aggregate import Aggregator
+from ..metrics.results import RunInfo, build_results
+from ..metrics.snapshot import IntervalSnapshot
+from ..outputs.progress import Progress
+from ..outputs.summary import render_summary
+from ..scenario.model import Scenario
+from ..scenario.plan import ExecutionPlan
+from .safety import check_loopback
+from .worker import WorkerSpec, worker_main
+
+STARTUP_LEAD_S = 1.0
+"""Plan time 0 is set this far ahead so every spawned worker is ready when it comes."""
+HARD_STOP_AFTER_S = 5.0
+
+
+@dataclass
+class RunOptions:
+    workers: int | None = None
+    interval_s: float = 1.0
+    grace_s: float = 2.0
+    progress_every_s: float = 5.0
+    show_progress: bool = True
+    seed: int = 0
+
+
+@dataclass
+class RunOutcome:
+    results: dict[str, Any]
+    exit_code: int
+    notes: list[str] = field(default_factory=list)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+class _Signals:
+    """First signal: graceful stop. Second: hard stop. Restores the previous handlers after the run."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.count += 1
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None = None) -> RunOutcome:
+    """Run ``plan`` with worker processes and return the results document and exit code."""
+    options = options or RunOptions()
+    check_loopback(scenario)
+    workers = options.workers or default_workers()
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    start_ns = time.monotonic_ns() + int(STARTUP_LEAD_S * 1e9)
+    start_epoch_ms = int(time.time() * 1000 + STARTUP_LEAD_S * 1000)
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    processes: list[Any] = []
+    pipes: dict[Connection, int] = {}
+    for index in range(workers):
+        receiver, sender = context.Pipe(duplex=False)
+        spec = WorkerSpec(data, index, workers, start_ns, options.interval_s, options.grace_s,
+                          options.seed or scenario.seed or 0)
+        process = context.Process(target=worker_main, args=(spec, sender, stop), name=f"stb-worker-{index}",
+                                  daemon=True)
+        process.start()
+        sender.close()
+        processes.append(process)
+        pipes[receiver] = index
+    aggregator = Aggregator(workers=range(workers))
+    progress = Progress(plan.total_seconds, options.progress_every_s) if options.show_progress else None
+    interrupted = False
+    lost: list[int] = []
+    deadline = time.monotonic() + STARTUP_LEAD_S + plan.total_seconds + options.grace_s + 15.0
+    finals: set[int] = set()
+    with _Signals() as signals:
+        if progress:
+            progress.start()
+        next_progress = time.monotonic() + STARTUP_LEAD_S + options.progress_every_s
+        stop_requested_at: float | None = None
+        try:
+            while pipes:
+                ready = wait(list(pipes), timeout=0.2)
+                for pipe in ready:
+                    assert isinstance(pipe, Connection)
+                    try:
+                        payload = pipe.recv_bytes()
+                    except (EOFError, OSError):
+                        worker = pipes.pop(pipe)
+                        if worker not in finals:
+                            lost.append(worker)
+                            aggregator.worker_lost(worker)
+                        continue
+                    snapshot = IntervalSnapshot.from_bytes(payload)
+                    aggregator.add(snapshot)
+                    if snapshot.final:
+                        finals.add(pipes[pipe])
+                now = time.monotonic()
+                if signals.count and stop_requested_at is None:
+                    interrupted = True
+                    stop.set()
+                    stop_requested_at = now
+                    print("\nstopping: finishing in-flight messages (Ctrl-C again to abort)", flush=True)
+                if now > deadline and stop_requested_at is None:
+                    stop.set()
+                    stop_requested_at = now
+                hard = signals.count > 1 or (stop_requested_at is not None
+                                             and now - stop_requested_at > options.grace_s + HARD_STOP_AFTER_S)
+                if hard:
+                    for process in processes:
+                        if process.is_alive():
+                            process.terminate()
+                if progress and now >= next_progress:
+                    progress.show(progress.snapshot(aggregator, (time.monotonic_ns() - start_ns) / 1e9))
+                    next_progress = now + options.progress_every_s
+        finally:
+            if progress:
+                progress.stop()
+            stop.set()
+            for process in processes:
+                process.join(timeout=5.0)
+                if process.is_alive():
+                    process.kill()
+                    process.join(timeout=1.0)
+    aggregator.finish()
+    status = "interrupted" if interrupted else "completed"
+    totals = aggregator.totals.counters
+    notes = []
+    if lost:
+        status = "aborted"
+        notes.append(f"worker(s) {lost} died; their numbers up to their last snapshot are kept")
+    elif totals.connections_attempted and not totals.connections_opened:
+        status = "aborted"
+        notes.append("no connection could be opened: is the target running?")
+    end_epoch_ms = int(time.time() * 1000)
+    info = RunInfo(scenario.name, scenario.protocol.value, start_epoch_ms, max(end_epoch_ms, start_epoch_ms + 1),
+                   status, workers, tuple(lost), plan.total_seconds)
+    results = build_results(aggregator, info)
+    code = exit_codes.PASSED if status == "completed" else exit_codes.ABORTED
+    results["exitCode"] = code
+    results["notes"] = notes
+    return RunOutcome(results, code, notes)
+
+
+def write_results(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    temporary.replace(path)
+
+
+def run_plan_from_cli(scenario: Scenario, plan: ExecutionPlan, *, output: Path | None, verbose: bool,
+                      options: RunOptions | None = None) -> int:
+    outcome = execute(scenario, plan, options)
+    print(render_summary(outcome.results), flush=True)
+    for note in outcome.notes:
+        print(f"note: {note}", flush=True)
+    if output is not None:
+        write_results(outcome.results, output)
+        print(f"results written to {output}", flush=True)
+    return outcome.exit_code

@@ -1,0 +1,136 @@
+"""One worker process: one event loop running this worker's share of the plan.
+
+The parent starts N of these (one per core). Each runs the same global schedule,
+acts on the indexes it owns, and sends an encoded interval snapshot every second
+through its pipe; its last one is marked final. SIGINT is ignored here (Ctrl-C
+reaches the whole process group): the parent decides, and sets the shared stop event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event as MpEvent
+from typing import Any
+
+from ..metrics.snapshot import Recorder as MetricsRecorder
+from ..scenario.model import Scenario
+from ..scenario.plan import StageKind, build_plan
+from .executors import ExecutionContext, WorkerSlice, group_stages, run_arrivals, run_connections, run_idle
+from .protocol_behaviours import make_behaviour
+from .sink import WorkerSink
+
+STOP_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    scenario_data: dict[str, Any]
+    worker: int
+    workers: int
+    start_ns: int
+    """``time.monotonic_ns()`` at which plan time 0 falls; CLOCK_MONOTONIC is system-wide."""
+    interval_s: float = 1.0
+    grace_s: float = 2.0
+    seed: int = 0
+
+
+def worker_main(spec: WorkerSpec, pipe: Connection, stop: MpEvent) -> None:
+    """Process entry point (must be importable for the spawn start method)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        import uvloop
+
+        uvloop.run(_run(spec, pipe, stop))
+    finally:
+        pipe.close()
+
+
+async def _watch_stop(stop: MpEvent, local: asyncio.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(STOP_POLL_S)
+    local.set()
+
+
+class _Snapshotter:
+    """Sends one snapshot per interval, aligned to the plan's clock so workers' intervals line up."""
+
+    def __init__(self, spec: WorkerSpec, metrics: MetricsRecorder, sink: WorkerSink, pipe: Connection) -> None:
+        self.spec = spec
+        self.metrics = metrics
+        self.sink = sink
+        self.pipe = pipe
+        self.index = 0
+        self.interval_ns = int(spec.interval_s * 1e9)
+
+    def _send(self, end_ns: int, final: bool) -> None:
+        start_ns = self.spec.start_ns + self.index * self.interval_ns
+        snap = self.metrics.snapshot(self.index, start_ns, max(end_ns, start_ns), phase=self.sink.stage,
+                                     final=final)
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.pipe.send_bytes(snap.to_bytes())
+        self.index += 1
+
+    async def run(self) -> None:
+        while True:
+            boundary = self.spec.start_ns + (self.index + 1) * self.interval_ns
+            await asyncio.sleep(max(0.0, (boundary - time.monotonic_ns()) / 1e9))
+            self._send(boundary, final=False)
+
+    def final(self) -> None:
+        self._send(time.monotonic_ns(), final=True)
+
+
+async def _execute(scenario: Scenario, ctx: ExecutionContext) -> None:
+    plan = build_plan(scenario)
+    executor = scenario.executor
+    for group in group_stages(plan.stages):
+        if ctx.stop.is_set():
+            return
+        if not await ctx.sleep_until(group.start_seconds):
+            return
+        if group.kind is StageKind.CONNECTIONS:
+            await run_connections(ctx, group, scenario.rates)
+        elif group.kind is StageKind.ARRIVALS:
+            await run_arrivals(ctx, group, pooled=False, pool_size=None, max_vus=group.stages[0].max_vus)
+        elif group.kind is StageKind.ITERATIONS:
+            assert executor is not None
+            await run_arrivals(ctx, group, pooled=True, pool_size=executor.pre_allocated_vus,
+                               max_vus=executor.max_vus or executor.pre_allocated_vus)
+        else:
+            await run_idle(ctx, group)
+
+
+async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent) -> None:
+    scenario = Scenario.model_validate(spec.scenario_data)
+    metrics = MetricsRecorder(spec.worker)
+    sink = WorkerSink(metrics)
+    rng = random.Random(spec.seed * 1_000_003 + spec.worker)
+    stop = asyncio.Event()
+    watcher = asyncio.ensure_future(_watch_stop(stop_flag, stop))
+    snapshotter = _Snapshotter(spec, metrics, sink, pipe)
+    ticker = asyncio.ensure_future(snapshotter.run())
+    behaviour = make_behaviour(scenario, sink, rng, grace_s=spec.grace_s)
+    ctx = ExecutionContext(behaviour, sink, WorkerSlice(spec.worker, spec.workers), spec.start_ns, stop,
+                           sink.set_stage)
+    try:
+        await _execute(scenario, ctx)
+    finally:
+        stop.set()
+        if ctx.tasks:
+            _, pending = await asyncio.wait(set(ctx.tasks), timeout=spec.grace_s + 1.0)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=1.0)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(behaviour.close(), spec.grace_s)
+        ticker.cancel()
+        watcher.cancel()
+        snapshotter.final()
