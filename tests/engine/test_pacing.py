@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -44,7 +45,7 @@ def test_ramp_down_and_piecewise_segments() -> None:
     assert schedule.time_of(99) == pytest.approx(9.9)
     assert schedule.time_of(100) == pytest.approx(10.0)
     times = [schedule.time_of(i) for i in range(150)]
-    assert all(a is not None and b is not None and a <= b for a, b in zip(times, times[1:], strict=False))
+    assert all(a is not None and b is not None and a <= b for a, b in itertools.pairwise(times))
     assert times[-1] is not None and times[-1] <= 20.0
 
 

@@ -131,7 +131,8 @@ async def run_connections(ctx: ExecutionContext, group: StageGroup, rates: Rates
             for unit in range(level):
                 if ctx.slice.owns(unit) and unit not in active:
                     unit_stop = asyncio.Event()
-                    next_due = _due_function(ctx, rate_schedule, group, unit, peak, rate)
+                    planned = levels.start_time_of(unit) or 0.0
+                    next_due = _due_function(ctx, rate_schedule, group, unit, peak, rate, planned)
                     task = ctx.spawn(ctx.behaviour.run_connection(unit, unit_stop, next_due))
                     active[unit] = (unit_stop, task)
             for unit in [u for u in active if u >= level]:
@@ -158,13 +159,16 @@ def _rate_schedule(group: StageGroup, rate: float | None, rates: Rates | None) -
 
 
 def _due_function(ctx: ExecutionContext, schedule: RateSchedule | None, group: StageGroup, unit: int,
-                  peak: int, rate: float | None) -> Callable[[int], int | None] | None:
-    """Message ``i`` of a connection is due at a time derived from ``i`` alone (no drift)."""
+                  peak: int, rate: float | None, planned_start: float) -> Callable[[int], int | None] | None:
+    """Message ``i`` of a connection is due at a time derived from ``i`` alone (no drift).
+
+    The first message is the one due at the connection's *planned* start: a connection
+    that opens late sends its backlog late, and its corrected latency shows it.
+    """
     if schedule is None or rate is None:
         return None
     offset = (unit % peak) / peak / rate  # spread connections over one period, not in lockstep
-    joined = ctx.elapsed() - group.start_seconds
-    first = first_index_at(schedule, max(0.0, joined - offset))
+    first = first_index_at(schedule, max(0.0, planned_start - offset))
     origin_ns = ctx.at_ns(group.start_seconds + offset)
 
     def next_due(index: int) -> int | None:

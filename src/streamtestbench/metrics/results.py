@@ -42,8 +42,12 @@ def latency_block(histogram: HdrHistogram | None) -> dict[str, float]:
     if histogram is None or histogram.total_count == 0:
         return {"avg": 0.0, "min": 0.0, "max": 0.0, **{_pname(p): 0.0 for p in PERCENTILES}}
     values = histogram.percentiles(PERCENTILES)
-    return {"avg": _ms(histogram.mean()), "min": _ms(histogram.min()), "max": _ms(histogram.max()),
-            **{_pname(p): _ms(values[p]) for p in PERCENTILES}}
+    return {
+        "avg": _ms(histogram.mean()),
+        "min": _ms(histogram.min()),
+        "max": _ms(histogram.max()),
+        **{_pname(p): _ms(values[p]) for p in PERCENTILES},
+    }
 
 
 def _pname(percentile: float) -> str:
@@ -78,8 +82,16 @@ def _stage_rows(totals: Totals) -> list[dict[str, Any]]:
     for name, group in stages.items():
         total, ok, failed = _outcomes(group)
         corrected = latency_block(_merged(group, True))
-        rows.append({"name": name, "totalMessages": total, "successfulMessages": ok, "failedMessages": failed,
-                     "latencyMs": corrected, "uncorrectedLatencyMs": latency_block(_merged(group, False))})
+        rows.append(
+            {
+                "name": name,
+                "totalMessages": total,
+                "successfulMessages": ok,
+                "failedMessages": failed,
+                "latencyMs": corrected,
+                "uncorrectedLatencyMs": latency_block(_merged(group, False)),
+            }
+        )
     return rows
 
 
@@ -100,9 +112,13 @@ def build_results(aggregator: Aggregator, info: RunInfo) -> dict[str, Any]:
     per_metric = {}
     for name, stats in _by_name(totals, is_message_metric).items():
         m_total, m_ok, m_failed = _outcomes(stats)
-        per_metric[name] = {"total": m_total, "successful": m_ok, "failed": m_failed,
-                            "latencyMs": latency_block(_merged(stats, True)),
-                            "uncorrectedLatencyMs": latency_block(_merged(stats, False))}
+        per_metric[name] = {
+            "total": m_total,
+            "successful": m_ok,
+            "failed": m_failed,
+            "latencyMs": latency_block(_merged(stats, True)),
+            "uncorrectedLatencyMs": latency_block(_merged(stats, False)),
+        }
     return {
         "scenarioName": info.scenario_name,
         "protocol": info.protocol,
@@ -143,20 +159,28 @@ def build_results(aggregator: Aggregator, info: RunInfo) -> dict[str, Any]:
             "messagesPerSecond": round((counters.messages_sent + counters.messages_received) / duration_s, 3),
         },
         "pushMetrics": {
-            name[len(PUSH_PREFIX):]: {"received": sum(s.count() for s in stats),
-                                      "latencyMs": latency_block(_merged(stats, False))}
+            name[len(PUSH_PREFIX) :]: {
+                "received": sum(s.count() for s in stats),
+                "latencyMs": latency_block(_merged(stats, False)),
+            }
             for name, stats in pushes.items()
-        } | ({"gaps": counters.named.get("push_gaps", 0), "reordered": counters.named.get("push_reordered", 0)}
-             if pushes else {}),
+        }
+        | (
+            {"gaps": counters.named.get("push_gaps", 0), "reordered": counters.named.get("push_reordered", 0)}
+            if pushes
+            else {}
+        ),
         "errors": [{"kind": kind, "count": count} for kind, count in sorted(errors.items(), key=lambda kv: -kv[1])],
         "counters": dict(counters.named),
         "metrics": per_metric,
         "stages": _stage_rows(totals),
         "timeSeries": [interval.to_dict() for interval in aggregator.series()],
         "histograms": {
-            "messages": {"corrected": corrected_hist.encode() if corrected_hist else None,
-                         "uncorrected": uncorrected_hist.encode() if uncorrected_hist else None,
-                         "unit": "us"},
+            "messages": {
+                "corrected": corrected_hist.encode() if corrected_hist else None,
+                "uncorrected": uncorrected_hist.encode() if uncorrected_hist else None,
+                "unit": "us",
+            },
         },
         "workers": {"count": info.workers, "lost": list(info.lost_workers)},
     }

@@ -9,9 +9,11 @@ configs load too.
 from __future__ import annotations
 
 import re
+import types
+import typing
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -30,9 +32,39 @@ class ScenarioModel(BaseModel):
         use_enum_values=False,
     )
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """Lax mode reads ``true`` as 1; a count or a rate written as true/false is a mistake."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and _wants_number_not_bool(field.annotation):
+                raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
+
     def to_data(self) -> dict[str, Any]:
         """The model as plain JSON-ready data in the file spelling, defaults left out."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
+
+
+def _wants_number_not_bool(annotation: Any) -> bool:
+    found: set[Any] = set()
+
+    def walk(tp: Any) -> None:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            walk(typing.get_args(tp)[0])
+        elif origin in (typing.Union, types.UnionType):
+            for arg in typing.get_args(tp):
+                walk(arg)
+        else:
+            found.add(tp)
+
+    walk(annotation)
+    literal_ints = any(typing.get_origin(tp) is typing.Literal
+                       and all(isinstance(arg, int) and not isinstance(arg, bool) for arg in typing.get_args(tp))
+                       for tp in found)
+    return (bool(found & {int, float}) or literal_ints) and bool not in found and typing.Any not in found
 
 
 def parse_duration(value: Any) -> Any:

@@ -22,7 +22,7 @@ class Problem:
         return f"{text}\n    hint: {self.hint}" if self.hint else text
 
 
-class ScenarioError(Exception):
+class ScenarioError(ValueError):
     """Raised for any invalid scenario input; the CLI prints it and exits with code 2."""
 
     def __init__(self, problems: list[Problem]) -> None:

@@ -19,6 +19,12 @@ class Rates(ScenarioModel):
     burst_duration_seconds: Seconds = Field(default=1.0, gt=0)
     ramp_up_seconds: Seconds = Field(default=0.0, ge=0)
     ramp_down_seconds: Seconds = Field(default=0.0, ge=0)
+    max_in_flight: int | None = Field(default=None, ge=1, le=1_000_000)
+    """At most this many unanswered messages per connection (wrk2's model with 1); unset = open loop.
+
+    A sender held back by it still records each message's intended time, so the corrected
+    latency shows the wait (coordinated omission corrected) and the uncorrected does not.
+    """
 
     @model_validator(mode="after")
     def _burst_fits(self) -> Self:

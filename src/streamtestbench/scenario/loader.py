@@ -13,7 +13,7 @@ from pydantic_core import ErrorDetails
 
 from .errors import Problem, ScenarioError
 from .fields import allowed_keys, model_at, suggest
-from .flow import STEP_KINDS
+from .flow import STEP_KINDS, normalise_steps
 from .interpolate import MissingVariable, interpolate
 from .model import Scenario
 from .source import SourceMap, build_source_map, looks_like_json, parse_text
@@ -48,7 +48,12 @@ def load_scenario_text(text: str, source: str = "<scenario>", env: Mapping[str, 
     data = parse_text(text, source)
     if looks_like_json(source, text):
         _reject_duplicate_keys(text, source)
-    return scenario_from_data(data, source, build_source_map(text), env)
+    source_map = build_source_map(text)
+    if source_map.duplicates:
+        path, line = source_map.duplicates[0]
+        raise ScenarioError([Problem(source, format_path(path), f"key '{path[-1]}' appears twice in one object",
+                                     line=line, hint="keep one of them")])
+    return scenario_from_data(data, source, source_map, env)
 
 
 def scenario_from_data(data: Any, source: str = "<scenario>", source_map: SourceMap | None = None,
@@ -60,22 +65,30 @@ def scenario_from_data(data: Any, source: str = "<scenario>", source_map: Source
                                      line=1, hint='start the file with {"name": ..., "protocol": ...}')])
     try:
         data = interpolate(data, os.environ if env is None else env)
+        return Scenario.model_validate(data)
     except MissingVariable as missing:
-        path = tuple(_split_path(missing.path))
         raise ScenarioError([Problem(
-            source, missing.path, f"environment variable {missing.name} is not set",
-            line=source_map.line_of(path),
+            source, format_path(missing.path), f"environment variable {missing.name} is not set",
+            line=source_map.line_of(missing.path),
             hint=f"export {missing.name}=... or write ${{{missing.name}:-default}}",
         )]) from None
-    try:
-        return Scenario.model_validate(data)
     except ValidationError as error:
-        problems = [_problem(detail, source, source_map) for detail in error.errors()]
+        problems = [_problem(detail, source, source_map, data) for detail in error.errors()]
         raise ScenarioError(_dedupe(problems)) from None
+    except RecursionError:
+        raise ScenarioError([Problem(source, "", "the scenario is nested too deeply",
+                                     hint="a scenario needs a few levels of nesting, not hundreds")]) from None
 
 
-def _split_path(dotted: str) -> list[str | int]:
-    return [int(part) if part.isdigit() else part for part in dotted.split(".") if part]
+def normalise_data(data: Any) -> Any:
+    """The input as the model sees it (Artillery shorthands expanded), to follow error locations."""
+    if isinstance(data, dict):
+        data = dict(data)
+        if "flow" in data:
+            data["flow"] = normalise_steps(data["flow"])
+        if isinstance(data.get("groups"), list):
+            data["groups"] = [normalise_data(group) for group in data["groups"]]
+    return data
 
 
 def _kind(value: Any) -> str:
@@ -83,22 +96,36 @@ def _kind(value: Any) -> str:
             int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
-def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
-    """Drop the tags pydantic adds for tagged unions (``flow.0.send.send`` -> ``flow.0.send``)."""
+def _clean_loc(loc: tuple[str | int, ...], data: Any) -> tuple[str | int, ...]:
+    """Keep the parts of pydantic's location that exist in the input; drop its union tags.
+
+    ``flow.0.send.send.jsn`` -> ``flow.0.send.jsn``: a tag is a location part that the
+    input does not hold at that point (the last part, a missing or unknown key, is kept).
+    """
     cleaned: list[str | int] = []
-    index = 0
-    while index < len(loc):
-        key = loc[index]
-        nxt = loc[index + 1] if index + 1 < len(loc) else None
-        if isinstance(key, str) and key in STEP_KINDS and nxt == key:
-            index += 1
-            continue
-        if isinstance(key, str) and ("[" in key or key.startswith("function-")):
-            index += 1
-            continue
-        cleaned.append(key)
-        index += 1
+    node = data
+    for position, key in enumerate(loc):
+        last = position == len(loc) - 1
+        in_mapping = isinstance(node, dict) and key in node
+        in_list = isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+        if in_mapping or in_list:
+            cleaned.append(key)
+            node = node[key]
+        elif last and not (key in STEP_KINDS and cleaned and cleaned[-1] == key):
+            cleaned.append(key)
     return tuple(cleaned)
+
+
+def _locate(source_map: SourceMap, loc: tuple[str | int, ...]) -> int | None:
+    """The line of ``loc``; an Artillery shorthand step is found under its method key (``get``...)."""
+    if "request" in loc:
+        at = loc.index("request")
+        candidates = [(*loc[:at], method, *loc[at + 1:]) for method in ("get", "post", "put", "patch", "delete",
+                                                                      "head", "options")]
+        best = max(candidates, key=source_map.depth_of)
+        if source_map.depth_of(best) > source_map.depth_of(loc):
+            return source_map.line_of(best)
+    return source_map.line_of(loc)
 
 
 def format_path(loc: tuple[str | int, ...]) -> str:
@@ -108,11 +135,11 @@ def format_path(loc: tuple[str | int, ...]) -> str:
     return text
 
 
-def _problem(detail: ErrorDetails, source: str, source_map: SourceMap) -> Problem:
-    loc = _clean_loc(tuple(detail["loc"]))
+def _problem(detail: ErrorDetails, source: str, source_map: SourceMap, data: Any) -> Problem:
+    loc = _clean_loc(tuple(detail["loc"]), normalise_data(data))
     kind = detail["type"]
     value = detail.get("input")
-    line = source_map.line_of(loc)
+    line = _locate(source_map, loc)
     if kind == "extra_forbidden":
         return _unknown_field(loc, source, line)
     if kind == "unknown_step":
@@ -137,17 +164,23 @@ def _message(detail: ErrorDetails) -> str:
         if message.startswith(prefix):
             message = message[len(prefix):]
     value = detail.get("input")
+    message = _lower_first(message)
     if detail["type"].endswith(("_parsing", "_type")) and not isinstance(value, dict | list):
-        message = f"{message[0].lower()}{message[1:]}, got {json.dumps(value, default=str)[:60]}"
+        message = f"{message}, got {json.dumps(value, default=str)[:60]}"
     elif detail["type"] in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        message = f"{message[0].lower()}{message[1:]}, got {value!r}"
-    else:
-        message = f"{message[0].lower()}{message[1:]}" if message else message
+        message = f"{message}, got {value!r}"
+    return message
+
+
+def _lower_first(message: str) -> str:
+    """Pydantic capitalises sentences; ours continue a line. Names in capitals (BASIC_AUTH) stay."""
+    if len(message) > 1 and message[0].isupper() and message[1].islower():
+        return message[0].lower() + message[1:]
     return message
 
 
 def _unknown_field(loc: tuple[str | int, ...], source: str, line: int | None) -> Problem:
-    key = str(loc[-1])
+    key = str(loc[-1]) if loc else "?"
     model = model_at(Scenario, loc[:-1])
     allowed = allowed_keys(model) if model is not None else []
     close = suggest(key, allowed) if allowed else None
@@ -159,7 +192,7 @@ def _unknown_field(loc: tuple[str | int, ...], source: str, line: int | None) ->
 
 
 def _unknown_step(loc: tuple[str | int, ...], value: Any, source: str, line: int | None) -> Problem:
-    kinds = list(STEP_KINDS) + ["get", "post", "put", "patch", "delete"]
+    kinds = [*list(STEP_KINDS), "get", "post", "put", "patch", "delete"]
     if not isinstance(value, dict):
         return Problem(source, format_path(loc), f"a step is a mapping with one action key, got {_kind(value)}",
                        line=line, hint=f"for example {{\"think\": 5}}; steps: {', '.join(STEP_KINDS)}")
@@ -181,9 +214,11 @@ def _unknown_step(loc: tuple[str | int, ...], value: Any, source: str, line: int
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
     """One problem once, in file order; a "missing X" is dropped when a misspelt X is named."""
-    suggested = {problem.path.rsplit(".", 1)[0] + "." + problem.hint.split("'")[1]
-                 for problem in problems if problem.hint and problem.hint.startswith("did you mean")
-                 and "." in problem.path}
+    suggested = set()
+    for problem in problems:
+        if problem.hint and problem.hint.startswith("did you mean"):
+            parent = problem.path.rsplit(".", 1)[0] + "." if "." in problem.path else ""
+            suggested.add(parent + problem.hint.split("'")[1])
     seen: set[str] = set()
     unique = []
     for problem in problems:

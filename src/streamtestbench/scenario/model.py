@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .auth import Authentication
 from .base import ScenarioModel, Seconds
 from .enums import PayloadType, Protocol
 from .flow import Step, normalise_steps
 from .injection import FailureInjection
+from .interpolate import declared_names, escape_literals
 from .load import Executor, Ladder, Phase, Rates
 from .validation import Validation
 
@@ -56,24 +57,22 @@ class LoadSpec(ScenarioModel):
 
     @field_validator("endpoint")
     @classmethod
-    def _endpoint_text(cls, value: str | None) -> str | None:
+    def _endpoint_text(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and (not value.strip() or any(ch.isspace() for ch in value.strip())):
             raise ValueError("endpoint must be a URL or host:port/path without spaces")
+        value = value.strip() if value is not None else None
+        protocol = info.data.get("protocol")
+        if value is not None and "://" in value and isinstance(protocol, Protocol) and protocol is not Protocol.MIXED:
+            scheme = value.split("://", 1)[0].lower()
+            allowed = ENDPOINT_SCHEMES[protocol]
+            if scheme not in allowed:
+                raise ValueError(f"scheme '{scheme}://' does not fit {protocol.value}; "
+                                 f"use {' or '.join(s + '://' for s in allowed)}")
         return value.strip() if value is not None else None
 
     def _check_endpoint(self) -> None:
-        if self.protocol is Protocol.MIXED:
-            return
-        if self.endpoint is None:
+        if self.protocol is not Protocol.MIXED and self.endpoint is None:
             raise ValueError(f"endpoint is required for {self.protocol.value}")
-        if "://" in self.endpoint:
-            scheme = self.endpoint.split("://", 1)[0].lower()
-            allowed = ENDPOINT_SCHEMES[self.protocol]
-            if scheme not in allowed:
-                raise ValueError(
-                    f"endpoint scheme '{scheme}://' does not fit {self.protocol.value}; "
-                    f"use {' or '.join(s + '://' for s in allowed)}"
-                )
 
 
 class UserGroup(LoadSpec):
@@ -100,28 +99,49 @@ class Scenario(LoadSpec):
     phases: list[Phase] = Field(default_factory=list)
     executor: Executor | None = None
     ladder: Ladder | None = None
-    groups: list[UserGroup] = Field(default_factory=list)
+    groups: list[UserGroup] = Field(default_factory=list, validate_default=True)
     failure_injection: FailureInjection | None = None
     validation: Validation | None = None
     variables: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
 
-    @model_validator(mode="after")
-    def _coherent(self) -> Self:
-        self._check_endpoint()
-        self._check_groups()
-        self._check_load_shape()
-        return self
-
-    def _check_groups(self) -> None:
-        if self.protocol is Protocol.MIXED and not self.groups:
+    @field_validator("groups")
+    @classmethod
+    def _groups_fit(cls, groups: list[UserGroup], info: ValidationInfo) -> list[UserGroup]:
+        protocol = info.data.get("protocol")
+        if protocol is Protocol.MIXED and not groups:
             raise ValueError("protocol MIXED needs groups (one per protocol, with weights)")
-        if self.protocol is not Protocol.MIXED and self.groups:
-            raise ValueError(f"groups are for protocol MIXED; this scenario is {self.protocol.value}")
-        names = [group.name for group in self.groups]
+        if protocol is Protocol.MIXED and info.data.get("flow"):
+            raise ValueError("a MIXED scenario's flow belongs in each group (groups[].flow), not at the top")
+        if isinstance(protocol, Protocol) and protocol is not Protocol.MIXED and groups:
+            raise ValueError(f"groups are for protocol MIXED; this scenario is {protocol.value}")
+        names = [group.name for group in groups]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"group names must be unique; repeated: {', '.join(duplicates)}")
+        return groups
+
+    @field_validator("rates")
+    @classmethod
+    def _ramps_fit(cls, rates: Rates | None, info: ValidationInfo) -> Rates | None:
+        duration = info.data.get("duration_seconds")
+        if rates is not None and isinstance(duration, float):
+            ramps = rates.ramp_up_seconds + rates.ramp_down_seconds
+            if ramps > duration:
+                raise ValueError(f"rampUpSeconds + rampDownSeconds ({ramps:g}) exceed duration_seconds ({duration:g})")
+        return rates
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Self:
+        self._check_endpoint()
+        self._check_load_shape()
+        return self
+
+    def to_data(self) -> dict[str, Any]:
+        """File-ready data; literal ``${...}`` text is escaped again so the file reloads unchanged."""
+        data = super().to_data()
+        escaped: dict[str, Any] = escape_literals(data, declared_names(data))
+        return escaped
 
     def _check_load_shape(self) -> None:
         shapes = [name for name, present in (("phases", bool(self.phases)),
@@ -135,13 +155,6 @@ class Scenario(LoadSpec):
             raise ValueError("duration_seconds is required (or give phases, executor or ladder)")
         if self.connections is None:
             raise ValueError("connections is required (or give phases, executor or ladder)")
-        if self.rates is not None:
-            ramps = self.rates.ramp_up_seconds + self.rates.ramp_down_seconds
-            if ramps > self.duration_seconds:
-                raise ValueError(
-                    f"rampUpSeconds + rampDownSeconds ({ramps:g}) exceed duration_seconds "
-                    f"({self.duration_seconds:g})"
-                )
 
     @property
     def load_shape(self) -> str:

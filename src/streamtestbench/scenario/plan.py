@@ -8,6 +8,7 @@ the engine executes it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -79,8 +80,13 @@ class ExecutionPlan:
     def peak_connections(self) -> int:
         """Most connections (or VUs) open at once, so capacity can be checked before a run."""
         peaks = [max(s.start_level, s.end_level) for s in self.stages if s.kind is StageKind.CONNECTIONS]
-        caps = [float(s.max_vus) for s in self.stages if s.max_vus is not None]
-        return int(max(peaks + caps, default=0))
+        iteration = max((load.think_seconds for load in self.workloads), default=0.0)
+        for stage in self.stages:
+            if stage.kind in (StageKind.ARRIVALS, StageKind.ITERATIONS):
+                # Little's law: users in flight = arrival rate x time each spends in its flow
+                busy = max(1.0, math.ceil(max(stage.start_level, stage.end_level) * iteration))
+                peaks.append(float(stage.max_vus) if stage.max_vus else busy)
+        return int(max(peaks, default=0))
 
     @property
     def expected_messages(self) -> float | None:

@@ -1,0 +1,403 @@
+"""WebSocket virtual users: seed 003's flows, seed 000's rate-driven senders, auth headers.
+
+A flow is compiled once into small operations; static messages are encoded once.
+Each send records its latency from the moment the schedule intended it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+
+from ..scenario.auth import Authentication
+from ..scenario.enums import AuthType
+from ..scenario.flow import (
+    ConnectStep,
+    DisconnectStep,
+    ExpectStep,
+    LoopStep,
+    SendStep,
+    SubscribeStep,
+    ThinkStep,
+    UnsubscribeStep,
+)
+from ..scenario.model import Scenario
+from .recording import Recorder
+from .ws_connection import MeasuredConnection, open_connection
+
+REPLY_TYPES = {"ping": "pong", "subscribe": "subscribed", "unsubscribe": "unsubscribed",
+               "disconnect": "disconnect_ack"}
+RETRY_DELAY_S = 1.0
+
+
+class UnsupportedStep(ValueError):
+    """A flow step this protocol cannot run (reported before the run, not during it)."""
+
+
+def websocket_url(endpoint: str, path: str | None = None) -> str:
+    """``localhost:8000/ws`` -> ``ws://localhost:8000/ws``; a ``/path`` replaces the endpoint's path."""
+    base = endpoint if "://" in endpoint else f"ws://{endpoint}"
+    if path is None:
+        return base
+    if "://" in path:
+        return path
+    parts = urlsplit(base)
+    path_part, _, query = path.partition("?")
+    return urlunsplit((parts.scheme, parts.netloc, path_part, query, ""))
+
+
+def auth_headers(auth: Authentication | None) -> dict[str, str]:
+    if auth is None or auth.type is AuthType.NONE:
+        return {}
+    creds = auth.credentials
+    if auth.type is AuthType.BEARER_TOKEN:
+        return {"Authorization": f"Bearer {creds['token']}"}
+    if auth.type is AuthType.BASIC_AUTH:
+        raw = f"{creds['username']}:{creds['password']}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+    if auth.type is AuthType.API_KEY:
+        return {} if creds.get("in") == "query" else {str(creds.get("header", "X-API-Key")): str(creds["key"])}
+    from ..auth.jwt import mint_token
+
+    claims = dict(creds.get("claims", {"sub": "streamtestbench"}))
+    token = mint_token(str(creds["secret"]), claims, int(creds.get("expiresInSeconds", 3600)))
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass(frozen=True)
+class Send:
+    name: str
+    payload: bytes | None
+    template: dict[str, Any] | None
+    reply_type: str | None
+    keyed: str | None
+    """"t": agent_message matched by its timestamp; "c": matched by correlation_id."""
+    text: bool = True
+
+
+@dataclass(frozen=True)
+class Think:
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Connect:
+    url: str
+    headers: dict[str, str]
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class Expect:
+    reply_type: str
+    timeout_s: float
+
+
+@dataclass(frozen=True)
+class Loop:
+    count: int
+    ops: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    code: int
+
+
+@dataclass
+class CompiledFlow:
+    ops: tuple[Any, ...]
+    connects: bool
+
+    @property
+    def only_sends(self) -> tuple[Send, ...] | None:
+        """One pass of the flow as a flat list of sends, when it holds nothing else."""
+        flat: list[Send] = []
+
+        def walk(ops: tuple[Any, ...]) -> bool:
+            for op in ops:
+                if isinstance(op, Send):
+                    flat.append(op)
+                elif isinstance(op, Loop):
+                    for _ in range(op.count):
+                        if not walk(op.ops):
+                            return False
+                        if len(flat) > 100_000:
+                            return False
+                else:
+                    return False
+            return True
+
+        return tuple(flat) if walk(self.ops) and flat else None
+
+
+def _send_op(message: Any, text: str | None) -> Send:
+    if text is not None:
+        return Send("ws.text", text.encode(), None, None, None)
+    if isinstance(message, dict):
+        kind = str(message.get("type", "message"))
+        if kind == "agent_message":
+            return Send("ws.agent_message", None, message, None, "t")
+        return Send(f"ws.{kind}", orjson.dumps(message), None, REPLY_TYPES.get(kind), None)
+    return Send("ws.message", orjson.dumps(message), None, None, None)
+
+
+def compile_flow(steps: Sequence[Any], endpoint: str, headers: dict[str, str]) -> CompiledFlow:
+    ops: list[Any] = []
+    connects = False
+    for step in steps:
+        if isinstance(step, ConnectStep):
+            connects = True
+            ops.append(Connect(websocket_url(endpoint, step.connect.url), {**headers, **step.connect.headers},
+                               step.connect.timeout_ms / 1000))
+        elif isinstance(step, SendStep):
+            spec = step.send
+            if spec.payload is not None:
+                ops.append(Send(f"ws.{spec.payload.value.lower()}", None, {"payloadType": spec.payload.value},
+                                None, "c"))
+                continue
+            op = _send_op(spec.json_body, spec.text)
+            if spec.expect is not None and "type" in spec.expect.match:
+                op = Send(op.name, op.payload, op.template, str(spec.expect.match["type"]), None)
+            ops.append(op)
+        elif isinstance(step, SubscribeStep | UnsubscribeStep):
+            verb = "subscribe" if isinstance(step, SubscribeStep) else "unsubscribe"
+            spec_c = step.subscribe if isinstance(step, SubscribeStep) else step.unsubscribe
+            ops.append(_send_op({"type": verb, "channel": spec_c.channel or spec_c.topic}, None))
+        elif isinstance(step, ThinkStep):
+            think = step.think
+            low = think.seconds if think.seconds is not None else (think.min or 0.0)
+            high = think.seconds if think.seconds is not None else (think.max or 0.0)
+            ops.append(Think(low, high))
+        elif isinstance(step, LoopStep):
+            inner = compile_flow(step.loop.steps, endpoint, headers)
+            connects = connects or inner.connects
+            ops.append(Loop(step.loop.count, inner.ops))
+        elif isinstance(step, DisconnectStep):
+            ops.append(Disconnect(step.disconnect.code))
+        elif isinstance(step, ExpectStep):
+            if "type" not in step.expect.match:
+                raise UnsupportedStep("a WebSocket expect step needs match.type")
+            ops.append(Expect(str(step.expect.match["type"]), step.expect.timeout_ms / 1000))
+        else:
+            raise UnsupportedStep(f"{type(step).__name__} is not a WebSocket step")
+    return CompiledFlow(tuple(ops), connects)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class WebSocketBehaviour:
+    def __init__(self, scenario: Scenario, recorder: Recorder, rng: random.Random, *, grace_s: float) -> None:
+        assert scenario.endpoint is not None
+        self.scenario = scenario
+        self.recorder = recorder
+        self.rng = rng
+        self.grace_s = grace_s
+        self.headers = auth_headers(scenario.authentication)
+        self.url = websocket_url(scenario.endpoint)
+        self.flow = compile_flow(scenario.flow, scenario.endpoint, self.headers)
+        self.payload_types = [p.value for p in scenario.payloads] or ["HEARTBEAT"]
+        self.counter = 0
+
+    # -- message building ---------------------------------------------------------------
+    def _materialise(self, op: Send, unit: int) -> tuple[bytes, Any]:
+        if op.payload is not None:
+            return op.payload, None
+        assert op.template is not None
+        self.counter += 1
+        if op.keyed == "t":
+            stamp = time.time_ns() // 1000 * 1000 + self.counter % 1000
+            message = dict(op.template)
+            message["payload"] = {**message.get("payload", {}), "timestamp": stamp}
+            return orjson.dumps(message), ("t", stamp)
+        correlation = f"{unit}-{self.counter}"
+        kind = op.template.get("payloadType", self.payload_types[self.counter % len(self.payload_types)])
+        message = {"type": str(kind).lower(), "correlation_id": correlation, "timestamp": time.time() * 1000,
+                   "data": {"vu": unit, "seq": self.counter}}
+        return orjson.dumps(message), ("c", correlation)
+
+    # -- flows -------------------------------------------------------------------------------
+    async def _sleep(self, seconds: float, stop: asyncio.Event) -> None:
+        if seconds <= 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+        if stop.is_set():
+            raise _Interrupted
+
+    async def _exchange(self, conn: MeasuredConnection, op: Send, unit: int, intended_ns: int,
+                        stop: asyncio.Event) -> None:
+        payload, key = self._materialise(op, unit)
+        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        conn.send(payload, op.name, intended_ns, op.reply_type, key, waiter, op.text)
+        await waiter  # resolved by the reply, the connection's timeout sweep, or its close
+
+    async def _run_ops(self, ops: tuple[Any, ...], state: dict[str, Any], unit: int, stop: asyncio.Event) -> None:
+        for op in ops:
+            if stop.is_set():
+                raise _Interrupted
+            conn: MeasuredConnection | None = state.get("conn")
+            if isinstance(op, Send):
+                if conn is None or conn.closed.done():
+                    return
+                intended = state.pop("due_ns", None) or time.monotonic_ns()
+                await self._exchange(conn, op, unit, intended, stop)
+            elif isinstance(op, Think):
+                await self._sleep(op.low if op.low == op.high else self.rng.uniform(op.low, op.high), stop)
+            elif isinstance(op, Loop):
+                for _ in range(op.count):
+                    await self._run_ops(op.ops, state, unit, stop)
+            elif isinstance(op, Connect):
+                state["conn"] = await open_connection(op.url, op.headers, op.timeout_s, self.recorder)
+                if state["conn"] is None:
+                    return
+            elif isinstance(op, Disconnect):
+                if conn is not None:
+                    conn.close(op.code)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.shield(conn.closed), 2.0)
+                state["conn"] = None
+            elif isinstance(op, Expect) and conn is not None:
+                waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+                conn.await_type(op.reply_type, f"ws.expect.{op.reply_type}", waiter, int(op.timeout_s * 1e9))
+                await waiter
+
+    async def _finish(self, conn: MeasuredConnection | None) -> None:
+        """Give in-flight messages the grace period, then close cleanly."""
+        if conn is None or conn.closed.done():
+            return
+        deadline = time.monotonic() + self.grace_s
+        while conn.pending_count and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        conn.expire_all("Response timeout")
+        conn.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(conn.closed), 2.0)
+
+    def _chain_source(self, sends: tuple[Send, ...], unit: int, forever: bool) -> Any:
+        """Messages for a chain: one pass over ``sends``, or cycling until the connection stops."""
+        position = 0
+        count = len(sends)
+
+        def next_message() -> tuple[bytes, str, str | None, Any] | None:
+            nonlocal position
+            if position >= count and not forever:
+                return None
+            op = sends[position % count]
+            position += 1
+            payload, key = self._materialise(op, unit)
+            return payload, op.name, op.reply_type, key
+
+        return next_message
+
+    async def _run_chain(self, conn: MeasuredConnection, sends: tuple[Send, ...], unit: int, intended_ns: int,
+                         stop: asyncio.Event, forever: bool) -> None:
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        conn.start_chain(self._chain_source(sends, unit, forever), intended_ns, done)
+        stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({done, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if not done.done():
+                conn.stopping = True  # the chain ends after the message in flight is answered
+                deadline = time.monotonic() + self.grace_s
+                while not done.done() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+        finally:
+            stopper.cancel()
+
+    async def run_iteration(self, unit: int, scheduled_ns: int, stop: asyncio.Event) -> None:
+        state: dict[str, Any] = {"due_ns": scheduled_ns}
+        if not self.flow.connects:
+            state["conn"] = await open_connection(self.url, self.headers, 10.0, self.recorder)
+        sends = self.flow.only_sends
+        try:
+            if sends is not None and state["conn"] is not None:
+                await self._run_chain(state["conn"], sends, unit, scheduled_ns, stop, forever=False)
+                return
+            await self._run_ops(self.flow.ops, state, unit, stop)
+        except _Interrupted:
+            pass
+        finally:
+            await self._finish(state.get("conn"))
+
+    async def run_connection(self, unit: int, stop: asyncio.Event,
+                             next_due: Callable[[int], int | None] | None) -> None:
+        if next_due is not None or not self.flow.ops:
+            await self._run_rate_sender(unit, stop, next_due)
+            return
+        shared: MeasuredConnection | None = None
+        sends = self.flow.only_sends
+        try:
+            while not stop.is_set():
+                if not self.flow.connects and (shared is None or shared.closed.done()):
+                    shared = await open_connection(self.url, self.headers, 10.0, self.recorder)
+                    if shared is None:
+                        with contextlib.suppress(_Interrupted):
+                            await self._sleep(RETRY_DELAY_S, stop)
+                        continue
+                if sends is not None and shared is not None:
+                    await self._run_chain(shared, sends, unit, time.monotonic_ns(), stop, forever=True)
+                    continue
+                state: dict[str, Any] = {"conn": shared}
+                try:
+                    await self._run_ops(self.flow.ops, state, unit, stop)
+                except _Interrupted:
+                    break
+                if self.flow.connects:
+                    await self._finish(state.get("conn"))
+                    if state.get("conn") is None and not stop.is_set():
+                        with contextlib.suppress(_Interrupted):
+                            await self._sleep(0.0, stop)
+        finally:
+            await self._finish(shared)
+
+    async def _run_rate_sender(self, unit: int, stop: asyncio.Event,
+                               next_due: Callable[[int], int | None] | None) -> None:
+        """Send message ``i`` at ``next_due(i)``; late sends keep their intended time (corrected latency)."""
+        op = Send("ws.message", None, {}, None, "c")
+        index = 0
+        conn: MeasuredConnection | None = None
+        limit = self.scenario.rates.max_in_flight if self.scenario.rates else None
+        in_flight: deque[asyncio.Future[bool]] = deque()
+        try:
+            while not stop.is_set():
+                if conn is None or conn.closed.done():
+                    conn = await open_connection(self.url, self.headers, 10.0, self.recorder)
+                    if conn is None:
+                        await self._sleep(RETRY_DELAY_S, stop)
+                        continue
+                due = next_due(index) if next_due is not None else time.monotonic_ns()
+                if due is None:
+                    break
+                delay = (due - time.monotonic_ns()) / 1e9
+                if delay > 0:
+                    await self._sleep(delay, stop)
+                if limit is not None:
+                    while len(in_flight) >= limit:
+                        await in_flight.popleft()
+                payload, key = self._materialise(op, unit)
+                waiter = asyncio.get_running_loop().create_future() if limit is not None else None
+                conn.send(payload, "ws.message", due, None, key, waiter)
+                if waiter is not None:
+                    in_flight.append(waiter)
+                index += 1
+        except _Interrupted:
+            pass
+        finally:
+            await self._finish(conn)
+
+    async def close(self) -> None:
+        return None

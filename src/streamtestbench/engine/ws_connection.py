@@ -1,0 +1,289 @@
+"""A picows client connection that pairs responses with requests and measures each one.
+
+Pairing, cheapest first: seed 003's replies by JSON ``type`` in FIFO order (ping -> pong,
+subscribe -> subscribed...), ``agent_response`` by the echoed ``timestamp``, any frame
+carrying a ``correlation_id`` by that id, and non-JSON frames as FIFO echoes. Broadcast
+frames are measured from their server timestamp, with sequence gaps counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+
+from .recording import Recorder
+
+CORRELATION_KEY = b'"correlation_id"'
+
+
+@dataclass(slots=True)
+class Pending:
+    name: str
+    intended_ns: int
+    start_ns: int
+    nbytes: int
+    waiter: asyncio.Future[bool] | None
+    chained: bool = False
+    deadline_ns: int = 0
+
+
+NextMessage = Callable[[], "tuple[bytes, str, str | None, Any] | None"]
+"""A chain's source: the next (payload, metric name, reply type, correlation key), or None when done."""
+
+SWEEP_INTERVAL_S = 0.25
+RESPONSE_TIMEOUT_NS = 5_000_000_000
+
+
+class MeasuredConnection(WSListener):
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+        self.transport: WSTransport | None = None
+        self.by_type: dict[str, deque[Pending]] = {}
+        self.by_key: dict[Any, Pending] = {}
+        self.echoes: deque[Pending] = deque()
+        self.open_ns = 0
+        self.got_first = False
+        self.closed = asyncio.get_event_loop().create_future()
+        self.last_seq: dict[str, int] = {}
+        self.clean_close = False
+        self.chain: NextMessage | None = None
+        self.chain_done: asyncio.Future[bool] | None = None
+        self.stopping = False
+        self.timeout_ns = RESPONSE_TIMEOUT_NS
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    # -- picows callbacks -------------------------------------------------------------
+    def on_ws_connected(self, transport: WSTransport) -> None:
+        self.transport = transport
+        self.open_ns = time.monotonic_ns()
+        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_INTERVAL_S, self._sweep)
+
+    def _sweep(self) -> None:
+        """Expire unanswered messages; one timer per connection instead of one per message."""
+        self.expire(time.monotonic_ns())
+        if self.transport is not None and not self.transport.is_disconnected:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_INTERVAL_S, self._sweep)
+
+    def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
+        kind = frame.msg_type
+        if kind is WSMsgType.CLOSE:
+            self.clean_close = True
+            transport.send_close(frame.get_close_code())
+            transport.disconnect()
+            return
+        if kind is not WSMsgType.TEXT and kind is not WSMsgType.BINARY:
+            return
+        now = time.monotonic_ns()
+        size = frame.payload_size
+        self.recorder.received(size)
+        if not self.got_first:
+            self.got_first = True
+            self.recorder.first_message(now - self.open_ns)
+        pending: Pending | None = None
+        if size and frame.get_payload_as_memoryview()[0] == 0x7B:  # '{': maybe JSON, look closer
+            data = frame.get_payload_as_bytes()
+            try:
+                message = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                message = None
+            if isinstance(message, dict):
+                kind_name = message.get("type")
+                if kind_name == "broadcast":
+                    self._broadcast(message, len(data))
+                    return
+                if CORRELATION_KEY in data and "correlation_id" in message:
+                    pending = self.by_key.pop(("c", message["correlation_id"]), None)
+                elif kind_name == "agent_response":
+                    pending = self.by_key.pop(("t", message.get("timestamp")), None)
+                elif isinstance(kind_name, str):
+                    queue = self.by_type.get(kind_name)
+                    if queue:
+                        pending = queue.popleft()
+        if pending is None and self.echoes:
+            pending = self.echoes.popleft()
+        if pending is not None:
+            self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes)
+            if pending.chained:
+                self._advance_chain(now)
+            elif pending.waiter is not None and not pending.waiter.done():
+                pending.waiter.set_result(True)
+
+    # -- chains: closed-loop sends driven from the frame callback --------------------------
+    def start_chain(self, next_message: NextMessage, intended_ns: int, done: asyncio.Future[bool]) -> None:
+        """Send messages back to back, each as soon as the previous one is answered.
+
+        The next message leaves from inside the receive callback, with no task switch or
+        timer per message: the hot path of a closed-loop flow.
+        """
+        self.chain = next_message
+        self.chain_done = done
+        self._advance_chain(intended_ns)
+
+    def _advance_chain(self, intended_ns: int) -> None:
+        chain = self.chain
+        message = None if chain is None or self.stopping else chain()
+        if message is None:
+            self._end_chain(True)
+            return
+        payload, name, reply_type, key = message
+        self.send(payload, name, intended_ns, reply_type, key, None, chained=True)
+
+    def _end_chain(self, result: bool) -> None:
+        done = self.chain_done
+        self.chain = None
+        self.chain_done = None
+        if done is not None and not done.done():
+            done.set_result(result)
+
+    def on_ws_disconnected(self, transport: WSTransport) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        self.chain = None
+        self.fail_pending("Connection closed")
+        self._end_chain(False)
+        self.recorder.connection_closed(None if self.clean_close or self._closing else "Connection reset")
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    _closing = False
+
+    # -- measurement ------------------------------------------------------------------
+    def _broadcast(self, message: dict[str, Any], nbytes: int) -> None:
+        channel = str(message.get("channel", ""))
+        seq = message.get("seq")
+        stamp = message.get("ts")
+        latency = int((time.time() * 1000 - float(stamp)) * 1e6) if isinstance(stamp, int | float) else 0
+        gap, reordered = 0, False
+        if isinstance(seq, int):
+            last = self.last_seq.get(channel)
+            if last is not None:
+                if seq > last + 1:
+                    gap = seq - last - 1
+                elif seq <= last:
+                    reordered = True
+            if last is None or seq > last:
+                self.last_seq[channel] = seq
+        self.recorder.push("ws.broadcast", latency, nbytes, gap, reordered)
+
+    def fail_pending(self, error: str) -> None:
+        now = time.monotonic_ns()
+        entries = [p for queue in self.by_type.values() for p in queue] + list(self.by_key.values()) \
+            + list(self.echoes)
+        self.by_type.clear()
+        self.by_key.clear()
+        self.echoes.clear()
+        for pending in entries:
+            self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes, error)
+            if pending.waiter is not None and not pending.waiter.done():
+                pending.waiter.set_result(False)
+
+    def expire(self, moment_ns: int, error: str = "Response timeout") -> None:
+        """Record a timeout for every pending message whose deadline is at or before ``moment_ns``."""
+        now = time.monotonic_ns()
+        for queue in self.by_type.values():
+            while queue and queue[0].deadline_ns <= moment_ns:
+                self._fail(queue.popleft(), now, error)
+        while self.echoes and self.echoes[0].deadline_ns <= moment_ns:
+            self._fail(self.echoes.popleft(), now, error)
+        for key in [k for k, p in self.by_key.items() if p.deadline_ns <= moment_ns]:
+            self._fail(self.by_key.pop(key), now, error)
+
+    def expire_all(self, error: str = "Response timeout") -> None:
+        self.expire(2**62, error)
+
+    def _fail(self, pending: Pending, now: int, error: str) -> None:
+        self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes, error)
+        if pending.chained:
+            self._advance_chain(now)
+        elif pending.waiter is not None and not pending.waiter.done():
+            pending.waiter.set_result(False)
+
+    def await_type(self, reply_type: str, name: str, waiter: asyncio.Future[bool], timeout_ns: int) -> None:
+        """Wait for the next message of ``reply_type`` without sending anything (an expect step)."""
+        now = time.monotonic_ns()
+        self.by_type.setdefault(reply_type, deque()).append(
+            Pending(name, now, now, 0, waiter, deadline_ns=now + timeout_ns))
+
+    @property
+    def pending_count(self) -> int:
+        return sum(len(q) for q in self.by_type.values()) + len(self.by_key) + len(self.echoes)
+
+    # -- sending ----------------------------------------------------------------------
+    def send(self, payload: bytes, name: str, intended_ns: int, reply_type: str | None, key: Any,
+             waiter: asyncio.Future[bool] | None, text: bool = True, chained: bool = False) -> None:
+        """Send ``payload`` and register what answers it: a reply type, a key, or an echo."""
+        transport = self.transport
+        if transport is None or transport.is_disconnected:
+            now = time.monotonic_ns()
+            self.recorder.message(name, intended_ns, now, now, len(payload), "Connection closed")
+            if waiter is not None and not waiter.done():
+                waiter.set_result(False)
+            if chained:
+                self._end_chain(False)
+            return
+        start = time.monotonic_ns()
+        pending = Pending(name, intended_ns, start, len(payload), waiter, chained, start + self.timeout_ns)
+        if key is not None:
+            self.by_key[key] = pending
+        elif reply_type is not None:
+            self.by_type.setdefault(reply_type, deque()).append(pending)
+        else:
+            self.echoes.append(pending)
+        transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
+        self.recorder.sent(len(payload))
+
+    def close(self, code: int = 1000) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_disconnected:
+            self._closing = True
+            from picows import WSCloseCode
+
+            transport.send_close(WSCloseCode(code) if code in WSCloseCode._value2member_map_ else WSCloseCode.OK)
+            transport.disconnect()
+
+
+def error_kind(error: BaseException) -> str:
+    """A person's name for a connection failure."""
+    text = str(error)
+    if isinstance(error, asyncio.TimeoutError | TimeoutError):
+        return "Connection timeout"
+    if isinstance(error, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(error, ConnectionResetError):
+        return "Connection reset"
+    if "status" in text.lower() or "handshake" in text.lower() or "upgrade" in text.lower():
+        status = getattr(getattr(error, "response", None), "status", None)
+        return f"Handshake failed: {int(status)}" if status is not None else "Handshake failed"
+    if isinstance(error, OSError) and error.errno in (-2, -3, -5):
+        return "DNS failure"
+    return type(error).__name__
+
+
+async def open_connection(url: str, headers: dict[str, str], timeout_s: float,
+                          recorder: Recorder) -> MeasuredConnection | None:
+    """Connect and upgrade; failures are recorded with their kind and give None."""
+    recorder.connection_attempt()
+    started = time.monotonic_ns()
+    listener: MeasuredConnection | None = None
+
+    def factory() -> MeasuredConnection:
+        nonlocal listener
+        listener = MeasuredConnection(recorder)
+        return listener
+
+    try:
+        await asyncio.wait_for(ws_connect(factory, url, extra_headers=headers or None,
+                                          read_buffer_init_size=1024), timeout_s)
+    except Exception as error:
+        recorder.connection_failed(error_kind(error))
+        return None
+    recorder.connection_open(time.monotonic_ns() - started)
+    assert listener is not None
+    return listener

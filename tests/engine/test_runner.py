@@ -1,0 +1,122 @@
+"""The whole engine against the real reference target on loopback: counts, stops, dead targets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streamtestbench import exit_codes
+from streamtestbench.engine.runner import RunOptions, execute
+from streamtestbench.scenario.loader import scenario_from_data
+from streamtestbench.scenario.plan import build_plan
+from streamtestbench.target.process import TargetProcess
+
+pytestmark = pytest.mark.integration
+
+
+def _stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=5) as response:
+        data: dict[str, Any] = json.load(response)
+        return data
+
+
+def _rates_scenario(endpoint: str, seconds: float = 3.0, connections: int = 8, rate: float = 40.0) -> dict[str, Any]:
+    return {"name": "engine test", "protocol": "WEBSOCKET", "endpoint": endpoint,
+            "duration_seconds": seconds, "connections": connections, "rates": {"messagesPerSecond": rate}}
+
+
+def test_counts_match_the_targets_own_stats_exactly() -> None:
+    with TargetProcess() as target:
+        scenario = scenario_from_data(_rates_scenario(f"ws://127.0.0.1:{target.port}/ws"))
+        outcome = execute(scenario, build_plan(scenario), RunOptions(workers=2, show_progress=False))
+        stats = _stats(target.port)
+    results = outcome.results
+    assert outcome.exit_code == exit_codes.PASSED
+    assert results["messageMetrics"]["messagesSent"] == stats["messages"]["in"]
+    assert results["messageMetrics"]["messagesReceived"] == stats["messages"]["out"]
+    assert results["successfulMessages"] == results["totalMessages"] > 0.9 * 8 * 40 * 3
+    assert results["connectionMetrics"]["successfulConnections"] == 8
+    assert results["failedMessages"] == 0
+    assert results["histograms"]["messages"]["corrected"]
+
+
+def test_flow_with_phases_runs_each_arrival_once() -> None:
+    with TargetProcess() as target:
+        data = {"name": "flow", "protocol": "WEBSOCKET", "endpoint": f"ws://127.0.0.1:{target.port}/ws",
+                "phases": [{"duration": 2, "arrivalCount": 10}],
+                "flow": [{"connect": "/ws"}, {"subscribe": "agents"},
+                         {"loop": {"count": 3, "steps": [{"send": {"json": {"type": "ping"}}}, {"think": 0.05}]}},
+                         {"unsubscribe": "agents"}, {"disconnect": True}]}
+        scenario = scenario_from_data(data)
+        outcome = execute(scenario, build_plan(scenario), RunOptions(workers=1, show_progress=False))
+    results = outcome.results
+    assert results["connectionMetrics"]["successfulConnections"] == 10
+    assert results["metrics"]["ws.ping"]["successful"] == 30
+    assert results["metrics"]["ws.subscribe"]["successful"] == 10
+    assert results["totalMessages"] == 50 == results["successfulMessages"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_closed_port_gives_counted_errors_and_exit_code_3() -> None:
+    scenario = scenario_from_data(_rates_scenario(f"ws://127.0.0.1:{_closed_port()}/ws", seconds=2, connections=3))
+    outcome = execute(scenario, build_plan(scenario), RunOptions(workers=1, show_progress=False))
+    assert outcome.exit_code == exit_codes.ABORTED
+    assert outcome.results["connectionMetrics"]["failedConnections"] >= 3
+    assert {error["kind"] for error in outcome.results["errors"]} == {"Connection refused"}
+
+
+def test_sigint_during_a_run_writes_partial_results(tmp_path: Path) -> None:
+    output = tmp_path / "results.json"
+    with TargetProcess() as target:
+        command = [sys.executable, "-m", "streamtestbench", "run", "-p", "websocket",
+                   "-e", f"ws://127.0.0.1:{target.port}/ws", "-c", "4", "-r", "20", "-d", "60",
+                   "--workers", "1", "-o", str(output)]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        time.sleep(4.0)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=30)
+    assert child.returncode == exit_codes.ABORTED, out.decode()
+    results = json.loads(output.read_text())
+    assert results["status"] == "interrupted"
+    assert results["successfulMessages"] > 0
+    assert b"Results Summary" in out
+
+
+def test_a_dead_worker_is_reported_and_its_numbers_are_kept(tmp_path: Path) -> None:
+    import psutil
+
+    output = tmp_path / "results.json"
+    with TargetProcess() as target:
+        command = [sys.executable, "-m", "streamtestbench", "run", "-p", "websocket",
+                   "-e", f"ws://127.0.0.1:{target.port}/ws", "-c", "4", "-r", "20", "-d", "8",
+                   "--workers", "2", "-o", str(output)]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        time.sleep(4.0)
+        workers = [p for p in psutil.Process(child.pid).children(recursive=True)
+                   if "multiprocessing" in " ".join(p.cmdline())]
+        workers = [p for p in workers if "resource_tracker" not in " ".join(p.cmdline())]
+        assert len(workers) == 2
+        workers[0].kill()
+        out, _ = child.communicate(timeout=40)
+    assert child.returncode == exit_codes.ABORTED, out.decode()
+    results = json.loads(output.read_text())
+    assert results["status"] == "aborted"
+    assert len(results["workers"]["lost"]) == 1
+    assert results["successfulMessages"] > 100  # the survivor's, plus the dead one's up to its last snapshot
+    assert b"workers lost mid-run" in out
