@@ -14,13 +14,21 @@ SUPPORTED_PROTOCOLS = frozenset({Protocol.WEBSOCKET})
 
 
 def check_supported(scenario: Scenario) -> None:
-    """Fail before any worker starts when the engine cannot run a protocol yet."""
+    """Fail before any worker starts when the engine cannot run a protocol or a flow step yet."""
     if scenario.protocol not in SUPPORTED_PROTOCOLS:
         raise ScenarioError([Problem(
             "<run>", "protocol", f"the engine cannot run {scenario.protocol.value} load yet",
             hint=f"supported: {', '.join(sorted(p.value for p in SUPPORTED_PROTOCOLS))}; "
                  "'validate' and 'run --dry-run' work for every protocol",
         )])
+    from .ws_behaviour import UnsupportedStep, compile_flow
+
+    try:
+        compile_flow(scenario.flow, scenario.endpoint or "", {})
+    except UnsupportedStep as error:
+        raise ScenarioError([Problem("<run>", "flow", str(error),
+                                     hint="WebSocket flows use connect, send, expect, subscribe, unsubscribe, "
+                                          "loop, think, disconnect")]) from None
 
 
 def make_behaviour(scenario: Scenario, recorder: Recorder, rng: random.Random, *, grace_s: float) -> Behaviour:

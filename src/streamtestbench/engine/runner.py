@@ -27,6 +27,7 @@ from ..outputs.progress import Progress
 from ..outputs.summary import render_summary
 from ..scenario.model import Scenario
 from ..scenario.plan import ExecutionPlan
+from .protocol_behaviours import check_supported
 from .safety import check_loopback
 from .worker import WorkerSpec, worker_main
 
@@ -80,6 +81,7 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
     """Run ``plan`` with worker processes and return the results document and exit code."""
     options = options or RunOptions()
     check_loopback(scenario)
+    check_supported(scenario)
     workers = options.workers or default_workers()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()

@@ -44,12 +44,24 @@ def worker_main(spec: WorkerSpec, pipe: Connection, stop: MpEvent) -> None:
     """Process entry point (must be importable for the spawn start method)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    raise_open_file_limit()
     try:
         import uvloop
 
         uvloop.run(_run(spec, pipe, stop))
     finally:
         pipe.close()
+
+
+def raise_open_file_limit() -> int:
+    """Every connection is a file: lift the soft limit to the hard one (20,000 on this machine)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        return hard
+    return soft
 
 
 async def _watch_stop(stop: MpEvent, local: asyncio.Event) -> None:

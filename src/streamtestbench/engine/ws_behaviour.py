@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import random
 import time
 from collections import deque
@@ -32,12 +33,26 @@ from ..scenario.flow import (
     UnsubscribeStep,
 )
 from ..scenario.model import Scenario
+from ..scenario.plan import build_plan
 from .recording import Recorder
 from .ws_connection import MeasuredConnection, open_connection
 
 REPLY_TYPES = {"ping": "pong", "subscribe": "subscribed", "unsubscribe": "unsubscribed",
                "disconnect": "disconnect_ack"}
 RETRY_DELAY_S = 1.0
+
+
+CONNECTIONS_PER_SOURCE = 20_000
+"""Stay well inside the ~28k ephemeral ports one (source, destination) address pair has."""
+
+
+def source_hosts(url: str, peak_connections: int) -> list[str]:
+    """127.0.0.1, 127.0.0.2, ... as many as the peak needs, for an IPv4 loopback target; else none."""
+    host = urlsplit(url).hostname or ""
+    needed = math.ceil(peak_connections / CONNECTIONS_PER_SOURCE)
+    if needed <= 1 or not (host.startswith("127.") or host == "localhost"):
+        return []
+    return [f"127.0.0.{index}" for index in range(1, min(needed, 250) + 1)]
 
 
 class UnsupportedStep(ValueError):
@@ -211,6 +226,11 @@ class WebSocketBehaviour:
         self.flow = compile_flow(scenario.flow, scenario.endpoint, self.headers)
         self.payload_types = [p.value for p in scenario.payloads] or ["HEARTBEAT"]
         self.counter = 0
+        self.source_hosts = source_hosts(self.url, build_plan(scenario).peak_connections)
+
+    def source_host(self, unit: int) -> str | None:
+        """Spread connections over loopback source addresses so ephemeral ports never run out."""
+        return self.source_hosts[unit % len(self.source_hosts)] if self.source_hosts else None
 
     # -- message building ---------------------------------------------------------------
     def _materialise(self, op: Send, unit: int) -> tuple[bytes, Any]:
@@ -261,7 +281,8 @@ class WebSocketBehaviour:
                 for _ in range(op.count):
                     await self._run_ops(op.ops, state, unit, stop)
             elif isinstance(op, Connect):
-                state["conn"] = await open_connection(op.url, op.headers, op.timeout_s, self.recorder)
+                state["conn"] = await open_connection(op.url, op.headers, op.timeout_s, self.recorder,
+                                                      self.source_host(unit))
                 if state["conn"] is None:
                     return
             elif isinstance(op, Disconnect):
@@ -321,7 +342,8 @@ class WebSocketBehaviour:
     async def run_iteration(self, unit: int, scheduled_ns: int, stop: asyncio.Event) -> None:
         state: dict[str, Any] = {"due_ns": scheduled_ns}
         if not self.flow.connects:
-            state["conn"] = await open_connection(self.url, self.headers, 10.0, self.recorder)
+            state["conn"] = await open_connection(self.url, self.headers, 10.0, self.recorder,
+                                                  self.source_host(unit))
         sends = self.flow.only_sends
         try:
             if sends is not None and state["conn"] is not None:
@@ -343,7 +365,8 @@ class WebSocketBehaviour:
         try:
             while not stop.is_set():
                 if not self.flow.connects and (shared is None or shared.closed.done()):
-                    shared = await open_connection(self.url, self.headers, 10.0, self.recorder)
+                    shared = await open_connection(self.url, self.headers, 10.0, self.recorder,
+                                                   self.source_host(unit))
                     if shared is None:
                         with contextlib.suppress(_Interrupted):
                             await self._sleep(RETRY_DELAY_S, stop)
@@ -375,7 +398,7 @@ class WebSocketBehaviour:
         try:
             while not stop.is_set():
                 if conn is None or conn.closed.done():
-                    conn = await open_connection(self.url, self.headers, 10.0, self.recorder)
+                    conn = await open_connection(self.url, self.headers, 10.0, self.recorder, self.source_host(unit))
                     if conn is None:
                         await self._sleep(RETRY_DELAY_S, stop)
                         continue

@@ -266,8 +266,8 @@ def error_kind(error: BaseException) -> str:
     return type(error).__name__
 
 
-async def open_connection(url: str, headers: dict[str, str], timeout_s: float,
-                          recorder: Recorder) -> MeasuredConnection | None:
+async def open_connection(url: str, headers: dict[str, str], timeout_s: float, recorder: Recorder,
+                          local_host: str | None = None) -> MeasuredConnection | None:
     """Connect and upgrade; failures are recorded with their kind and give None."""
     recorder.connection_attempt()
     started = time.monotonic_ns()
@@ -279,8 +279,9 @@ async def open_connection(url: str, headers: dict[str, str], timeout_s: float,
         return listener
 
     try:
+        extra: dict[str, Any] = {"local_addr": (local_host, 0)} if local_host else {}
         await asyncio.wait_for(ws_connect(factory, url, extra_headers=headers or None,
-                                          read_buffer_init_size=1024), timeout_s)
+                                          read_buffer_init_size=1024, **extra), timeout_s)
     except Exception as error:
         recorder.connection_failed(error_kind(error))
         return None

@@ -1,0 +1,80 @@
+"""Pure parts of the WebSocket behaviour: URLs, auth headers, source addresses, flow compilation."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from streamtestbench.engine.ws_behaviour import (
+    Loop,
+    Send,
+    Think,
+    UnsupportedStep,
+    auth_headers,
+    compile_flow,
+    source_hosts,
+    websocket_url,
+)
+from streamtestbench.scenario.auth import Authentication
+from streamtestbench.scenario.model import Scenario
+
+
+def _flow(steps: list[dict[str, object]]) -> list[object]:
+    scenario = Scenario.model_validate({"name": "t", "endpoint": "ws://127.0.0.1:1/ws", "duration_seconds": 1,
+                                        "connections": 1, "flow": steps})
+    return list(scenario.flow)
+
+
+@pytest.mark.parametrize(("endpoint", "path", "expected"), [
+    ("localhost:8000/ws/mobile/sync/", None, "ws://localhost:8000/ws/mobile/sync/"),
+    ("ws://127.0.0.1:8000/ws", "/other?device_id=1", "ws://127.0.0.1:8000/other?device_id=1"),
+    ("ws://127.0.0.1:8000/ws", "ws://127.0.0.2:9/x", "ws://127.0.0.2:9/x"),
+])
+def test_websocket_url(endpoint: str, path: str | None, expected: str) -> None:
+    assert websocket_url(endpoint, path) == expected
+
+
+def test_auth_headers_for_each_type() -> None:
+    assert auth_headers(Authentication.model_validate({"type": "BEARER_TOKEN", "credentials": {"token": "t"}})) \
+        == {"Authorization": "Bearer t"}
+    basic = auth_headers(Authentication.model_validate({"type": "BASIC_AUTH",
+                                                        "credentials": {"username": "u", "password": "p"}}))
+    assert base64.b64decode(basic["Authorization"].split()[1]) == b"u:p"
+    assert auth_headers(Authentication.model_validate({"type": "API_KEY", "credentials": {"key": "k"}})) \
+        == {"X-API-Key": "k"}
+    jwt = auth_headers(Authentication.model_validate({"type": "JWT", "credentials": {"secret": "s" * 32}}))
+    assert jwt["Authorization"].startswith("Bearer ey")
+    assert auth_headers(None) == {}
+
+
+def test_source_addresses_spread_only_when_ports_would_run_out() -> None:
+    assert source_hosts("ws://127.0.0.1:8000/ws", 10_000) == []
+    assert source_hosts("ws://127.0.0.1:8000/ws", 50_000) == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+    assert source_hosts("ws://[::1]:8000/ws", 50_000) == []
+
+
+def test_seed_003_flow_compiles_with_implied_replies() -> None:
+    flow = compile_flow(_flow([
+        {"subscribe": "agents"},
+        {"loop": {"count": 2, "steps": [{"send": {"json": {"type": "ping"}}}, {"think": 1},
+                                        {"send": {"json": {"type": "agent_message", "payload": {}}}}]}},
+    ]), "ws://127.0.0.1:1/ws", {})
+    subscribe, loop = flow.ops
+    assert isinstance(subscribe, Send) and subscribe.reply_type == "subscribed"
+    assert isinstance(loop, Loop) and loop.count == 2
+    ping, think, agent = loop.ops
+    assert isinstance(ping, Send) and ping.reply_type == "pong"
+    assert isinstance(think, Think) and think.low == think.high == 1.0
+    assert isinstance(agent, Send) and agent.keyed == "t"
+    assert flow.only_sends is None and not flow.connects
+
+
+def test_flows_made_only_of_sends_run_as_one_chain() -> None:
+    flow = compile_flow(_flow([{"loop": {"count": 3, "steps": [{"send": {"text": "x"}}]}}]), "ws://h:1/ws", {})
+    assert flow.only_sends is not None and len(flow.only_sends) == 3
+
+
+def test_steps_of_other_protocols_are_refused_before_the_run() -> None:
+    with pytest.raises(UnsupportedStep):
+        compile_flow(_flow([{"get": {"url": "/x"}}]), "ws://h:1/ws", {})
