@@ -29,10 +29,11 @@ from ..scenario.model import Scenario
 from ..scenario.plan import ExecutionPlan
 from .protocol_behaviours import check_supported
 from .safety import check_loopback
-from .worker import WorkerSpec, worker_main
+from .worker import READY, StartSignal, WorkerSpec, worker_main
 
-STARTUP_LEAD_S = 1.0
-"""Plan time 0 is set this far ahead so every spawned worker is ready when it comes."""
+START_LEAD_S = 0.05
+"""Plan time 0 falls this long after the last worker reports ready."""
+READY_TIMEOUT_S = 60.0
 HARD_STOP_AFTER_S = 5.0
 
 
@@ -85,31 +86,32 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
     workers = options.workers or default_workers()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    start_ns = time.monotonic_ns() + int(STARTUP_LEAD_S * 1e9)
-    start_epoch_ms = int(time.time() * 1000 + STARTUP_LEAD_S * 1000)
+    start = StartSignal(context.Event(), context.Value("q", 0))
     data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
     processes: list[Any] = []
     pipes: dict[Connection, int] = {}
     for index in range(workers):
         receiver, sender = context.Pipe(duplex=False)
-        spec = WorkerSpec(data, index, workers, start_ns, options.interval_s, options.grace_s,
+        spec = WorkerSpec(data, index, workers, options.interval_s, options.grace_s,
                           options.seed or scenario.seed or 0)
-        process = context.Process(target=worker_main, args=(spec, sender, stop), name=f"stb-worker-{index}",
+        process = context.Process(target=worker_main, args=(spec, sender, stop, start), name=f"stb-worker-{index}",
                                   daemon=True)
         process.start()
         sender.close()
         processes.append(process)
         pipes[receiver] = index
+    start_ns = _start_when_ready(pipes, processes, start)
+    start_epoch_ms = int(time.time() * 1000 + (start_ns - time.monotonic_ns()) / 1e6)
     aggregator = Aggregator(workers=range(workers))
     progress = Progress(plan.total_seconds, options.progress_every_s) if options.show_progress else None
     interrupted = False
     lost: list[int] = []
-    deadline = time.monotonic() + STARTUP_LEAD_S + plan.total_seconds + options.grace_s + 15.0
+    deadline = time.monotonic() + START_LEAD_S + plan.total_seconds + options.grace_s + 15.0
     finals: set[int] = set()
     with _Signals() as signals:
         if progress:
             progress.start()
-        next_progress = time.monotonic() + STARTUP_LEAD_S + options.progress_every_s
+        next_progress = time.monotonic() + START_LEAD_S + options.progress_every_s
         stop_requested_at: float | None = None
         try:
             while pipes:
@@ -173,6 +175,24 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
     results["exitCode"] = code
     results["notes"] = notes
     return RunOutcome(results, code, notes)
+
+
+def _start_when_ready(pipes: dict[Connection, int], processes: list[Any], start: StartSignal) -> int:
+    """Wait until every worker is set up (or gone), then give them one common plan time 0."""
+    waiting = set(pipes)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while waiting and time.monotonic() < deadline and any(p.is_alive() for p in processes):
+        for pipe in wait(list(waiting), timeout=0.1):
+            assert isinstance(pipe, Connection)
+            try:
+                if pipe.recv_bytes() == READY:
+                    waiting.discard(pipe)
+            except (EOFError, OSError):
+                waiting.discard(pipe)
+    start_ns = time.monotonic_ns() + int(START_LEAD_S * 1e9)
+    start.start_ns.value = start_ns
+    start.go.set()
+    return start_ns
 
 
 def write_results(results: dict[str, Any], path: Path) -> None:

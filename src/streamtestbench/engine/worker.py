@@ -28,19 +28,34 @@ from .sink import WorkerSink
 STOP_POLL_S = 0.05
 
 
+READY = b"ready"
+"""A worker's first message: set up and waiting for the common start time."""
+
+
 @dataclass(frozen=True)
 class WorkerSpec:
     scenario_data: dict[str, Any]
     worker: int
     workers: int
-    start_ns: int
-    """``time.monotonic_ns()`` at which plan time 0 falls; CLOCK_MONOTONIC is system-wide."""
     interval_s: float = 1.0
     grace_s: float = 2.0
     seed: int = 0
 
 
-def worker_main(spec: WorkerSpec, pipe: Connection, stop: MpEvent) -> None:
+@dataclass(frozen=True)
+class StartSignal:
+    """The parent's go: set once every worker is ready, with plan time 0 in ``start_ns``.
+
+    ``start_ns`` is a ``time.monotonic_ns()`` value; CLOCK_MONOTONIC is system-wide, so all
+    workers share it. Waiting for every worker keeps the generator's own start-up out of the
+    schedule (and so out of the corrected latency).
+    """
+
+    go: MpEvent
+    start_ns: Any  # multiprocessing.Value("q")
+
+
+def worker_main(spec: WorkerSpec, pipe: Connection, stop: MpEvent, start: StartSignal) -> None:
     """Process entry point (must be importable for the spawn start method)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -48,7 +63,7 @@ def worker_main(spec: WorkerSpec, pipe: Connection, stop: MpEvent) -> None:
     try:
         import uvloop
 
-        uvloop.run(_run(spec, pipe, stop))
+        uvloop.run(_run(spec, pipe, stop, start))
     finally:
         pipe.close()
 
@@ -73,8 +88,10 @@ async def _watch_stop(stop: MpEvent, local: asyncio.Event) -> None:
 class _Snapshotter:
     """Sends one snapshot per interval, aligned to the plan's clock so workers' intervals line up."""
 
-    def __init__(self, spec: WorkerSpec, metrics: MetricsRecorder, sink: WorkerSink, pipe: Connection) -> None:
+    def __init__(self, spec: WorkerSpec, start_ns: int, metrics: MetricsRecorder, sink: WorkerSink,
+                 pipe: Connection) -> None:
         self.spec = spec
+        self.start_ns = start_ns
         self.metrics = metrics
         self.sink = sink
         self.pipe = pipe
@@ -82,7 +99,7 @@ class _Snapshotter:
         self.interval_ns = int(spec.interval_s * 1e9)
 
     def _send(self, end_ns: int, final: bool) -> None:
-        start_ns = self.spec.start_ns + self.index * self.interval_ns
+        start_ns = self.start_ns + self.index * self.interval_ns
         snap = self.metrics.snapshot(self.index, start_ns, max(end_ns, start_ns), phase=self.sink.stage,
                                      final=final)
         with contextlib.suppress(BrokenPipeError, OSError):
@@ -91,7 +108,7 @@ class _Snapshotter:
 
     async def run(self) -> None:
         while True:
-            boundary = self.spec.start_ns + (self.index + 1) * self.interval_ns
+            boundary = self.start_ns + (self.index + 1) * self.interval_ns
             await asyncio.sleep(max(0.0, (boundary - time.monotonic_ns()) / 1e9))
             self._send(boundary, final=False)
 
@@ -119,17 +136,29 @@ async def _execute(scenario: Scenario, ctx: ExecutionContext) -> None:
             await run_idle(ctx, group)
 
 
-async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent) -> None:
+async def _wait_for_start(pipe: Connection, start: StartSignal, stop_flag: MpEvent) -> int | None:
+    pipe.send_bytes(READY)
+    while not start.go.is_set():
+        if stop_flag.is_set():
+            return None
+        await asyncio.sleep(0.005)
+    return int(start.start_ns.value)
+
+
+async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent, start: StartSignal) -> None:
     scenario = Scenario.model_validate(spec.scenario_data)
     metrics = MetricsRecorder(spec.worker)
     sink = WorkerSink(metrics)
     rng = random.Random(spec.seed * 1_000_003 + spec.worker)
+    behaviour = make_behaviour(scenario, sink, rng, grace_s=spec.grace_s)
+    start_ns = await _wait_for_start(pipe, start, stop_flag)
+    if start_ns is None:
+        return
     stop = asyncio.Event()
     watcher = asyncio.ensure_future(_watch_stop(stop_flag, stop))
-    snapshotter = _Snapshotter(spec, metrics, sink, pipe)
+    snapshotter = _Snapshotter(spec, start_ns, metrics, sink, pipe)
     ticker = asyncio.ensure_future(snapshotter.run())
-    behaviour = make_behaviour(scenario, sink, rng, grace_s=spec.grace_s)
-    ctx = ExecutionContext(behaviour, sink, WorkerSlice(spec.worker, spec.workers), spec.start_ns, stop,
+    ctx = ExecutionContext(behaviour, sink, WorkerSlice(spec.worker, spec.workers), start_ns, stop,
                            sink.set_stage)
     try:
         await _execute(scenario, ctx)
