@@ -16,6 +16,7 @@ from streamtestbench.engine.executors import (
     run_connections,
 )
 from streamtestbench.engine.recording import NullRecorder
+from streamtestbench.engine.stopping import StopSignal
 from streamtestbench.scenario.plan import PlanStage, StageKind
 
 
@@ -38,7 +39,7 @@ class FakeBehaviour:
         self.active = 0
         self.peak = 0
 
-    async def run_connection(self, unit: int, stop: asyncio.Event,
+    async def run_connection(self, unit: int, stop: StopSignal,
                              next_due: Callable[[int], int | None] | None) -> None:
         self.connections.append(unit)
         self.active += 1
@@ -51,7 +52,7 @@ class FakeBehaviour:
         await stop.wait()
         self.active -= 1
 
-    async def run_iteration(self, unit: int, scheduled_ns: int, stop: asyncio.Event) -> None:
+    async def run_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> None:
         self.iterations.append((unit, scheduled_ns))
         await asyncio.sleep(self.iteration_seconds)
 
@@ -63,7 +64,7 @@ def _context(behaviour: FakeBehaviour, recorder: CountingRecorder, worker: int =
              stages: list[str] | None = None) -> ExecutionContext:
     labels = stages if stages is not None else []
     return ExecutionContext(behaviour, recorder, WorkerSlice(worker, workers), time.monotonic_ns(),
-                            asyncio.Event(), labels.append)
+                            StopSignal(), labels.append)
 
 
 def _stage(kind: StageKind, duration: float, start: float, end: float, rate: float | None = None,

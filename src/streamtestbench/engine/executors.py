@@ -7,7 +7,6 @@ Every worker runs the same global schedule and acts only on the indexes it owns
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from .pacing import (
     first_index_at,
 )
 from .recording import Recorder
+from .stopping import StopSignal
 
 CONTROL_TICK_S = 0.05
 """How often a closed-model controller re-reads the target level (ramp granularity)."""
@@ -75,7 +75,7 @@ class ExecutionContext:
     """Shared by the executors of one worker: clock origin, stop signal, behaviour, recorder."""
 
     def __init__(self, behaviour: Behaviour, recorder: Recorder, slice_: WorkerSlice, start_ns: int,
-                 stop: asyncio.Event, set_stage: Callable[[str], None]) -> None:
+                 stop: StopSignal, set_stage: Callable[[str], None]) -> None:
         self.behaviour = behaviour
         self.recorder = recorder
         self.slice = slice_
@@ -92,10 +92,7 @@ class ExecutionContext:
 
     async def sleep_until(self, seconds: float) -> bool:
         """Sleep until plan time ``seconds``; False if the run was stopped first."""
-        delay = seconds - self.elapsed()
-        if delay > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop.wait(), delay)
+        await self.stop.sleep(seconds - self.elapsed())
         return not self.stop.is_set()
 
     def spawn(self, coroutine: asyncio.Future[None] | asyncio.Task[None] | object) -> asyncio.Task[None]:
@@ -119,27 +116,29 @@ async def run_connections(ctx: ExecutionContext, group: StageGroup, rates: Rates
     rate = group.stages[0].messages_per_second
     peak = max(levels.peak(), 1)
     rate_schedule = _rate_schedule(group, rate, rates)
-    active: dict[int, tuple[asyncio.Event, asyncio.Task[None]]] = {}
+    active: dict[int, tuple[StopSignal, asyncio.Task[None]]] = {}
     labeller = ctx.spawn(_label_stages(ctx, group))
     end = group.start_seconds + group.duration
+    workers = ctx.slice.workers
+    next_unit = ctx.slice.worker  # the lowest owned unit not started yet
     try:
         while not ctx.stop.is_set():
             elapsed = ctx.elapsed()
             if elapsed >= end:
                 break
             level = levels.level_at(elapsed - group.start_seconds)
-            for unit in range(level):
-                if ctx.slice.owns(unit) and unit not in active:
-                    unit_stop = asyncio.Event()
-                    planned = levels.start_time_of(unit) or 0.0
-                    next_due = _due_function(ctx, rate_schedule, group, unit, peak, rate, planned)
-                    task = ctx.spawn(ctx.behaviour.run_connection(unit, unit_stop, next_due))
-                    active[unit] = (unit_stop, task)
-            for unit in [u for u in active if u >= level]:
-                unit_stop, _ = active.pop(unit)
-                unit_stop.set()
-            for unit in [u for u, (_, task) in active.items() if task.done()]:
-                del active[unit]
+            while next_unit < level:  # ramping up: start only the new units, never rescan
+                unit_stop = StopSignal()
+                planned = levels.start_time_of(next_unit) or 0.0
+                next_due = _due_function(ctx, rate_schedule, group, next_unit, peak, rate, planned)
+                task = ctx.spawn(ctx.behaviour.run_connection(next_unit, unit_stop, next_due))
+                active[next_unit] = (unit_stop, task)
+                next_unit += workers
+            while next_unit - workers >= level and next_unit - workers >= 0:  # ramping down
+                next_unit -= workers
+                stopped = active.pop(next_unit, None)
+                if stopped is not None:
+                    stopped[0].set()
             await ctx.sleep_until(min(end, elapsed + CONTROL_TICK_S))
     finally:
         labeller.cancel()
@@ -225,14 +224,14 @@ async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
     await _drain(list(iterations), wait_for=ctx.stop)
 
 
-async def _drain(tasks: list[asyncio.Task[None]], wait_for: asyncio.Event | None = None) -> None:
+async def _drain(tasks: list[asyncio.Task[None]], wait_for: StopSignal | None = None) -> None:
     """Let running VUs finish: they watch the stop event; the runner bounds the grace period."""
     if not tasks:
         return
     if wait_for is None:
         await asyncio.gather(*tasks, return_exceptions=True)
         return
-    stopper: asyncio.Future[bool] = asyncio.ensure_future(wait_for.wait())
+    stopper: asyncio.Future[None] = asyncio.ensure_future(wait_for.wait())
     pending: set[asyncio.Future[Any]] = set(tasks)
     while pending and not stopper.done():
         _, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -24,6 +24,7 @@ from ..scenario.plan import StageKind, build_plan
 from .executors import ExecutionContext, WorkerSlice, group_stages, run_arrivals, run_connections, run_idle
 from .protocol_behaviours import make_behaviour
 from .sink import WorkerSink
+from .stopping import StopSignal
 
 STOP_POLL_S = 0.05
 
@@ -79,7 +80,7 @@ def raise_open_file_limit() -> int:
     return soft
 
 
-async def _watch_stop(stop: MpEvent, local: asyncio.Event) -> None:
+async def _watch_stop(stop: MpEvent, local: StopSignal) -> None:
     while not stop.is_set():
         await asyncio.sleep(STOP_POLL_S)
     local.set()
@@ -154,7 +155,7 @@ async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent, start: St
     start_ns = await _wait_for_start(pipe, start, stop_flag)
     if start_ns is None:
         return
-    stop = asyncio.Event()
+    stop = StopSignal()
     watcher = asyncio.ensure_future(_watch_stop(stop_flag, stop))
     snapshotter = _Snapshotter(spec, start_ns, metrics, sink, pipe)
     ticker = asyncio.ensure_future(snapshotter.run())

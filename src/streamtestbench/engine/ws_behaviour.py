@@ -35,7 +35,8 @@ from ..scenario.flow import (
 from ..scenario.model import Scenario
 from ..scenario.plan import build_plan
 from .recording import Recorder
-from .ws_connection import MeasuredConnection, open_connection
+from .stopping import StopSignal
+from .ws_connection import HANDSHAKES_IN_FLIGHT, MeasuredConnection, open_connection
 
 REPLY_TYPES = {"ping": "pong", "subscribe": "subscribed", "unsubscribe": "unsubscribed",
                "disconnect": "disconnect_ack"}
@@ -227,6 +228,7 @@ class WebSocketBehaviour:
         self.payload_types = [p.value for p in scenario.payloads] or ["HEARTBEAT"]
         self.counter = 0
         self.source_hosts = source_hosts(self.url, build_plan(scenario).peak_connections)
+        self.gate = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
 
     def source_host(self, unit: int) -> str | None:
         """Spread connections over loopback source addresses so ephemeral ports never run out."""
@@ -250,22 +252,18 @@ class WebSocketBehaviour:
         return orjson.dumps(message), ("c", correlation)
 
     # -- flows -------------------------------------------------------------------------------
-    async def _sleep(self, seconds: float, stop: asyncio.Event) -> None:
-        if seconds <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), seconds)
-        if stop.is_set():
+    async def _sleep(self, seconds: float, stop: StopSignal) -> None:
+        if not await stop.sleep(seconds):
             raise _Interrupted
 
     async def _exchange(self, conn: MeasuredConnection, op: Send, unit: int, intended_ns: int,
-                        stop: asyncio.Event) -> None:
+                        stop: StopSignal) -> None:
         payload, key = self._materialise(op, unit)
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         conn.send(payload, op.name, intended_ns, op.reply_type, key, waiter, op.text)
         await waiter  # resolved by the reply, the connection's timeout sweep, or its close
 
-    async def _run_ops(self, ops: tuple[Any, ...], state: dict[str, Any], unit: int, stop: asyncio.Event) -> None:
+    async def _run_ops(self, ops: tuple[Any, ...], state: dict[str, Any], unit: int, stop: StopSignal) -> None:
         for op in ops:
             if stop.is_set():
                 raise _Interrupted
@@ -282,7 +280,7 @@ class WebSocketBehaviour:
                     await self._run_ops(op.ops, state, unit, stop)
             elif isinstance(op, Connect):
                 state["conn"] = await open_connection(op.url, op.headers, op.timeout_s, self.recorder,
-                                                      self.source_host(unit))
+                                                      self.source_host(unit), self.gate)
                 if state["conn"] is None:
                     return
             elif isinstance(op, Disconnect):
@@ -325,7 +323,7 @@ class WebSocketBehaviour:
         return next_message
 
     async def _run_chain(self, conn: MeasuredConnection, sends: tuple[Send, ...], unit: int, intended_ns: int,
-                         stop: asyncio.Event, forever: bool) -> None:
+                         stop: StopSignal, forever: bool) -> None:
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         conn.start_chain(self._chain_source(sends, unit, forever), intended_ns, done)
         stopper: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
@@ -339,11 +337,11 @@ class WebSocketBehaviour:
         finally:
             stopper.cancel()
 
-    async def run_iteration(self, unit: int, scheduled_ns: int, stop: asyncio.Event) -> None:
+    async def run_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> None:
         state: dict[str, Any] = {"due_ns": scheduled_ns}
         if not self.flow.connects:
             state["conn"] = await open_connection(self.url, self.headers, 10.0, self.recorder,
-                                                  self.source_host(unit))
+                                                  self.source_host(unit), self.gate)
         sends = self.flow.only_sends
         try:
             if sends is not None and state["conn"] is not None:
@@ -355,7 +353,7 @@ class WebSocketBehaviour:
         finally:
             await self._finish(state.get("conn"))
 
-    async def run_connection(self, unit: int, stop: asyncio.Event,
+    async def run_connection(self, unit: int, stop: StopSignal,
                              next_due: Callable[[int], int | None] | None) -> None:
         if next_due is not None or not self.flow.ops:
             await self._run_rate_sender(unit, stop, next_due)
@@ -366,7 +364,7 @@ class WebSocketBehaviour:
             while not stop.is_set():
                 if not self.flow.connects and (shared is None or shared.closed.done()):
                     shared = await open_connection(self.url, self.headers, 10.0, self.recorder,
-                                                   self.source_host(unit))
+                                                   self.source_host(unit), self.gate)
                     if shared is None:
                         with contextlib.suppress(_Interrupted):
                             await self._sleep(RETRY_DELAY_S, stop)
@@ -387,7 +385,7 @@ class WebSocketBehaviour:
         finally:
             await self._finish(shared)
 
-    async def _run_rate_sender(self, unit: int, stop: asyncio.Event,
+    async def _run_rate_sender(self, unit: int, stop: StopSignal,
                                next_due: Callable[[int], int | None] | None) -> None:
         """Send message ``i`` at ``next_due(i)``; late sends keep their intended time (corrected latency)."""
         op = Send("ws.message", None, {}, None, "c")
@@ -398,7 +396,8 @@ class WebSocketBehaviour:
         try:
             while not stop.is_set():
                 if conn is None or conn.closed.done():
-                    conn = await open_connection(self.url, self.headers, 10.0, self.recorder, self.source_host(unit))
+                    conn = await open_connection(self.url, self.headers, 10.0, self.recorder,
+                                                 self.source_host(unit), self.gate)
                     if conn is None:
                         await self._sleep(RETRY_DELAY_S, stop)
                         continue

@@ -9,6 +9,7 @@ frames are measured from their server timestamp, with sequence gaps counted.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
@@ -63,12 +64,16 @@ class MeasuredConnection(WSListener):
     def on_ws_connected(self, transport: WSTransport) -> None:
         self.transport = transport
         self.open_ns = time.monotonic_ns()
-        self._sweeper = asyncio.get_running_loop().call_later(SWEEP_INTERVAL_S, self._sweep)
 
     def _sweep(self) -> None:
-        """Expire unanswered messages; one timer per connection instead of one per message."""
+        """Expire unanswered messages: one timer per busy connection, none per message or idle one."""
+        self._sweeper = None
         self.expire(time.monotonic_ns())
-        if self.transport is not None and not self.transport.is_disconnected:
+        if self.pending_count and self.transport is not None and not self.transport.is_disconnected:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP_INTERVAL_S, self._sweep)
+
+    def _arm_sweeper(self) -> None:
+        if self._sweeper is None:
             self._sweeper = asyncio.get_running_loop().call_later(SWEEP_INTERVAL_S, self._sweep)
 
     def on_ws_frame(self, transport: WSTransport, frame: WSFrame) -> None:
@@ -210,6 +215,7 @@ class MeasuredConnection(WSListener):
         now = time.monotonic_ns()
         self.by_type.setdefault(reply_type, deque()).append(
             Pending(name, now, now, 0, waiter, deadline_ns=now + timeout_ns))
+        self._arm_sweeper()
 
     @property
     def pending_count(self) -> int:
@@ -236,6 +242,8 @@ class MeasuredConnection(WSListener):
             self.by_type.setdefault(reply_type, deque()).append(pending)
         else:
             self.echoes.append(pending)
+        if self._sweeper is None:
+            self._arm_sweeper()
         transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
         self.recorder.sent(len(payload))
 
@@ -266,9 +274,26 @@ def error_kind(error: BaseException) -> str:
     return type(error).__name__
 
 
+HANDSHAKES_IN_FLIGHT = 256
+"""Opening more at once only queues them in the kernel and the target, inflating connect times."""
+
+
 async def open_connection(url: str, headers: dict[str, str], timeout_s: float, recorder: Recorder,
-                          local_host: str | None = None) -> MeasuredConnection | None:
+                          local_host: str | None = None,
+                          gate: asyncio.Semaphore | None = None) -> MeasuredConnection | None:
     """Connect and upgrade; failures are recorded with their kind and give None."""
+    if gate is None:
+        return await _open(url, headers, timeout_s, recorder, local_host)
+    async with gate:
+        return await _open(url, headers, timeout_s, recorder, local_host)
+
+
+_LOGGER = logging.getLogger("streamtestbench.ws")
+"""Handed to picows once, so it does not look a logger up for every connection."""
+
+
+async def _open(url: str, headers: dict[str, str], timeout_s: float, recorder: Recorder,
+                local_host: str | None) -> MeasuredConnection | None:
     recorder.connection_attempt()
     started = time.monotonic_ns()
     listener: MeasuredConnection | None = None
@@ -280,8 +305,9 @@ async def open_connection(url: str, headers: dict[str, str], timeout_s: float, r
 
     try:
         extra: dict[str, Any] = {"local_addr": (local_host, 0)} if local_host else {}
-        await asyncio.wait_for(ws_connect(factory, url, extra_headers=headers or None,
-                                          read_buffer_init_size=1024, **extra), timeout_s)
+        async with asyncio.timeout(timeout_s):  # no extra task per connection, unlike wait_for
+            await ws_connect(factory, url, extra_headers=headers or None, read_buffer_init_size=1024,
+                             logger_name=_LOGGER, **extra)
     except Exception as error:
         recorder.connection_failed(error_kind(error))
         return None

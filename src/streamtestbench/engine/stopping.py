@@ -1,0 +1,58 @@
+"""A stop signal that idle virtual users can wait on cheaply.
+
+Thousands of VUs sleep between messages. ``asyncio.wait_for(event.wait(), t)`` costs a task
+per sleeper; here a sleep is one future and one timer, and ``set()`` wakes every sleeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class StopSignal:
+    __slots__ = ("_is_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._is_set = False
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    def is_set(self) -> bool:
+        return self._is_set
+
+    def set(self) -> None:
+        self._is_set = True
+        waiters, self._waiters = self._waiters, set()
+        for future in waiters:
+            _wake(future)
+
+    async def wait(self) -> None:
+        if self._is_set:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(future)
+        try:
+            await future
+        finally:
+            self._waiters.discard(future)
+
+    async def sleep(self, seconds: float) -> bool:
+        """Sleep ``seconds`` unless stopped first; True when the full time passed."""
+        if self._is_set:
+            return False
+        if seconds <= 0:
+            return True
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds, _wake, future)
+        self._waiters.add(future)
+        try:
+            await future
+        finally:
+            timer.cancel()
+            self._waiters.discard(future)
+        return not self._is_set
