@@ -120,3 +120,16 @@ def test_a_dead_worker_is_reported_and_its_numbers_are_kept(tmp_path: Path) -> N
     assert len(results["workers"]["lost"]) == 1
     assert results["successfulMessages"] > 100  # the survivor's, plus the dead one's up to its last snapshot
     assert b"workers lost mid-run" in out
+
+
+def test_connections_dropped_by_the_target_are_counted_and_reopened() -> None:
+    with TargetProcess("--fault", "reset:0.2", "--seed", "7") as target:
+        scenario = scenario_from_data(_rates_scenario(f"ws://127.0.0.1:{target.port}/ws", seconds=3, connections=4,
+                                                      rate=20.0))
+        outcome = execute(scenario, build_plan(scenario), RunOptions(workers=1, show_progress=False))
+    results = outcome.results
+    kinds = {error["kind"] for error in results["errors"]}
+    assert "Connection reset" in kinds
+    assert results["connectionMetrics"]["reconnects"] > 0
+    assert results["connectionMetrics"]["successfulConnections"] == 4 + results["connectionMetrics"]["reconnects"]
+    assert results["successfulMessages"] > 0

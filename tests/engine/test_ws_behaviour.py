@@ -78,3 +78,11 @@ def test_flows_made_only_of_sends_run_as_one_chain() -> None:
 def test_steps_of_other_protocols_are_refused_before_the_run() -> None:
     with pytest.raises(UnsupportedStep):
         compile_flow(_flow([{"get": {"url": "/x"}}]), "ws://h:1/ws", {})
+
+
+def test_connect_step_offers_its_subprotocols() -> None:
+    flow = compile_flow(_flow([{"connect": {"url": "/ws", "subprotocols": ["graphql-transport-ws", "v2"]}}]),
+                        "ws://127.0.0.1:1/ws", {"Authorization": "Bearer t"})
+    (connect,) = flow.ops
+    assert connect.headers == {"Authorization": "Bearer t", "Sec-WebSocket-Protocol": "graphql-transport-ws, v2"}
+    assert connect.url == "ws://127.0.0.1:1/ws"

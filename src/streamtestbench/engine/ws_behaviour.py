@@ -175,7 +175,10 @@ def compile_flow(steps: Sequence[Any], endpoint: str, headers: dict[str, str]) -
     for step in steps:
         if isinstance(step, ConnectStep):
             connects = True
-            ops.append(Connect(websocket_url(endpoint, step.connect.url), {**headers, **step.connect.headers},
+            protocols = {"Sec-WebSocket-Protocol": ", ".join(step.connect.subprotocols)} \
+                if step.connect.subprotocols else {}
+            ops.append(Connect(websocket_url(endpoint, step.connect.url),
+                               {**headers, **step.connect.headers, **protocols},
                                step.connect.timeout_ms / 1000))
         elif isinstance(step, SendStep):
             spec = step.send
@@ -363,6 +366,8 @@ class WebSocketBehaviour:
         try:
             while not stop.is_set():
                 if not self.flow.connects and (shared is None or shared.closed.done()):
+                    if shared is not None:
+                        self.recorder.count("reconnects")
                     shared = await open_connection(self.url, self.headers, 10.0, self.recorder,
                                                    self.source_host(unit), self.gate)
                     if shared is None:
@@ -396,6 +401,8 @@ class WebSocketBehaviour:
         try:
             while not stop.is_set():
                 if conn is None or conn.closed.done():
+                    if conn is not None:
+                        self.recorder.count("reconnects")
                     conn = await open_connection(self.url, self.headers, 10.0, self.recorder,
                                                  self.source_host(unit), self.gate)
                     if conn is None:
