@@ -21,7 +21,7 @@ def check_supported(scenario: Scenario) -> None:
             hint=f"supported: {', '.join(sorted(p.value for p in SUPPORTED_PROTOCOLS))}; "
                  "'validate' and 'run --dry-run' work for every protocol",
         )])
-    from .ws_behaviour import UnsupportedStep, compile_flow
+    from ..flows.websocket import UnsupportedStep, compile_flow
 
     try:
         compile_flow(scenario.flow, scenario.endpoint or "", {})
@@ -33,6 +33,6 @@ def check_supported(scenario: Scenario) -> None:
 
 def make_behaviour(scenario: Scenario, recorder: Recorder, rng: random.Random, *, grace_s: float) -> Behaviour:
     check_supported(scenario)
-    from .ws_behaviour import WebSocketBehaviour
+    from ..flows.websocket import WebSocketBehaviour
 
     return WebSocketBehaviour(scenario, recorder, rng, grace_s=grace_s)

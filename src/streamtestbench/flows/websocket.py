@@ -20,6 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 
+from ..engine.recording import Recorder
+from ..engine.stopping import StopSignal
+from ..protocols.matching import SubsetMatch
+from ..protocols.websocket import HANDSHAKES_IN_FLIGHT, MeasuredConnection, open_connection
 from ..scenario.auth import Authentication
 from ..scenario.enums import AuthType
 from ..scenario.flow import (
@@ -34,9 +38,6 @@ from ..scenario.flow import (
 )
 from ..scenario.model import Scenario
 from ..scenario.plan import build_plan
-from .recording import Recorder
-from .stopping import StopSignal
-from .ws_connection import HANDSHAKES_IN_FLIGHT, MeasuredConnection, open_connection
 
 REPLY_TYPES = {"ping": "pong", "subscribe": "subscribed", "unsubscribe": "unsubscribed",
                "disconnect": "disconnect_ack"}
@@ -99,6 +100,9 @@ class Send:
     keyed: str | None
     """"t": agent_message matched by its timestamp; "c": matched by correlation_id."""
     text: bool = True
+    expect: SubsetMatch | None = None
+    """An explicit ``expect`` with more than a type: its reply is found by fields or text."""
+    timeout_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,7 @@ class Connect:
 
 @dataclass(frozen=True)
 class Expect:
-    reply_type: str
+    matcher: SubsetMatch
     timeout_s: float
 
 
@@ -143,7 +147,7 @@ class CompiledFlow:
 
         def walk(ops: tuple[Any, ...]) -> bool:
             for op in ops:
-                if isinstance(op, Send):
+                if isinstance(op, Send) and op.expect is None:
                     flat.append(op)
                 elif isinstance(op, Loop):
                     for _ in range(op.count):
@@ -187,8 +191,12 @@ def compile_flow(steps: Sequence[Any], endpoint: str, headers: dict[str, str]) -
                                 None, "c"))
                 continue
             op = _send_op(spec.json_body, spec.text)
-            if spec.expect is not None and "type" in spec.expect.match:
-                op = Send(op.name, op.payload, op.template, str(spec.expect.match["type"]), None)
+            if spec.expect is not None:
+                only_type = set(spec.expect.match) == {"type"} and spec.expect.contains is None
+                op = Send(op.name, op.payload, op.template, str(spec.expect.match["type"]) if only_type else None,
+                          None if not only_type else op.keyed, op.text,
+                          None if only_type else SubsetMatch.of(spec.expect.match, spec.expect.contains),
+                          spec.expect.timeout_ms / 1000)
             ops.append(op)
         elif isinstance(step, SubscribeStep | UnsubscribeStep):
             verb = "subscribe" if isinstance(step, SubscribeStep) else "unsubscribe"
@@ -206,9 +214,7 @@ def compile_flow(steps: Sequence[Any], endpoint: str, headers: dict[str, str]) -
         elif isinstance(step, DisconnectStep):
             ops.append(Disconnect(step.disconnect.code))
         elif isinstance(step, ExpectStep):
-            if "type" not in step.expect.match:
-                raise UnsupportedStep("a WebSocket expect step needs match.type")
-            ops.append(Expect(str(step.expect.match["type"]), step.expect.timeout_ms / 1000))
+            ops.append(Expect(SubsetMatch.of(step.expect.match, step.expect.contains), step.expect.timeout_ms / 1000))
         else:
             raise UnsupportedStep(f"{type(step).__name__} is not a WebSocket step")
     return CompiledFlow(tuple(ops), connects)
@@ -263,7 +269,12 @@ class WebSocketBehaviour:
                         stop: StopSignal) -> None:
         payload, key = self._materialise(op, unit)
         waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        conn.send(payload, op.name, intended_ns, op.reply_type, key, waiter, op.text)
+        if op.expect is not None:
+            start = time.monotonic_ns()
+            conn.await_match(op.expect, op.name, waiter, int(op.timeout_s * 1e9), intended_ns, start, len(payload))
+            conn.send_untracked(payload, op.text)
+        else:
+            conn.send(payload, op.name, intended_ns, op.reply_type, key, waiter, op.text)
         await waiter  # resolved by the reply, the connection's timeout sweep, or its close
 
     async def _run_ops(self, ops: tuple[Any, ...], state: dict[str, Any], unit: int, stop: StopSignal) -> None:
@@ -294,7 +305,7 @@ class WebSocketBehaviour:
                 state["conn"] = None
             elif isinstance(op, Expect) and conn is not None:
                 waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-                conn.await_type(op.reply_type, f"ws.expect.{op.reply_type}", waiter, int(op.timeout_s * 1e9))
+                conn.await_match(op.matcher, "ws.expect", waiter, int(op.timeout_s * 1e9))
                 await waiter
 
     async def _finish(self, conn: MeasuredConnection | None) -> None:

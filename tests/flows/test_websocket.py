@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from streamtestbench.engine.ws_behaviour import (
+from streamtestbench.flows.websocket import (
     Loop,
     Send,
     Think,
@@ -86,3 +86,46 @@ def test_connect_step_offers_its_subprotocols() -> None:
     (connect,) = flow.ops
     assert connect.headers == {"Authorization": "Bearer t", "Sec-WebSocket-Protocol": "graphql-transport-ws, v2"}
     assert connect.url == "ws://127.0.0.1:1/ws"
+
+
+def _run_flow(port: int, steps: list[dict[str, object]], vus: int = 2) -> dict[str, object]:
+    from streamtestbench.engine.runner import RunOptions, execute
+    from streamtestbench.scenario.loader import scenario_from_data
+    from streamtestbench.scenario.plan import build_plan
+
+    scenario = scenario_from_data({"name": "flow", "protocol": "WEBSOCKET", "endpoint": f"ws://127.0.0.1:{port}/ws",
+                                   "phases": [{"duration": 1, "arrivalCount": vus}], "flow": steps})
+    return execute(scenario, build_plan(scenario), RunOptions(workers=1, show_progress=False)).results
+
+
+def test_expect_by_fields_and_broadcast_against_the_target() -> None:
+    from streamtestbench.target.process import TargetProcess
+
+    with TargetProcess("--broadcast-rate", "20") as target:
+        results = _run_flow(target.port, [
+            {"connect": "/ws"},
+            {"send": {"json": {"type": "ping", "id": "abc"}, "expect": {"match": {"type": "pong", "id": "abc"}}}},
+            {"subscribe": "agents"},
+            {"expect": {"match": {"type": "broadcast", "channel": "agents"}, "timeoutMs": 3000}},
+            {"send": {"text": "plain words", "expect": {"contains": "plain"}}},
+            {"disconnect": True},
+        ])
+    metrics = results["metrics"]
+    assert isinstance(metrics, dict)
+    assert metrics["ws.ping"]["successful"] == 2
+    assert metrics["ws.expect"]["successful"] == 2
+    assert metrics["ws.text"]["successful"] == 2
+    assert results["failedMessages"] == 0
+
+
+def test_an_expectation_never_met_is_a_counted_timeout() -> None:
+    from streamtestbench.target.process import TargetProcess
+
+    with TargetProcess() as target:
+        results = _run_flow(target.port, [
+            {"connect": "/ws"},
+            {"expect": {"match": {"type": "never"}, "timeoutMs": 300}},
+            {"disconnect": True},
+        ], vus=1)
+    assert results["failedMessages"] == 1
+    assert results["errors"] == [{"kind": "Response timeout", "count": 1}]

@@ -19,7 +19,8 @@ from typing import Any
 import orjson
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from .recording import Recorder
+from ..engine.recording import Recorder
+from .matching import SubsetMatch
 
 CORRELATION_KEY = b'"correlation_id"'
 
@@ -54,6 +55,8 @@ class MeasuredConnection(WSListener):
         self.closed = asyncio.get_event_loop().create_future()
         self.last_seq: dict[str, int] = {}
         self.clean_close = False
+        self.subset: list[tuple[SubsetMatch, Pending]] = []
+        """Waiters for a message with given fields or text (an ``expect``); rare, so checked first."""
         self.chain: NextMessage | None = None
         self.chain_done: asyncio.Future[bool] | None = None
         self.stopping = False
@@ -92,6 +95,8 @@ class MeasuredConnection(WSListener):
             self.got_first = True
             self.recorder.first_message(now - self.open_ns)
         pending: Pending | None = None
+        if self.subset and self._match_subset(frame.get_payload_as_bytes(), now):
+            return
         if size and frame.get_payload_as_memoryview()[0] == 0x7B:  # '{': maybe JSON, look closer
             data = frame.get_payload_as_bytes()
             try:
@@ -119,6 +124,26 @@ class MeasuredConnection(WSListener):
                 self._advance_chain(now)
             elif pending.waiter is not None and not pending.waiter.done():
                 pending.waiter.set_result(True)
+
+    def _match_subset(self, data: bytes, now: int) -> bool:
+        message: Any = None
+        if data[:1] == b"{":
+            try:
+                message = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                message = None
+        parsed = message if isinstance(message, dict) else None
+        if parsed is not None and parsed.get("type") == "broadcast" \
+                and not any(m.wants_broadcasts for m, _ in self.subset):
+            return False
+        for index, (matcher, pending) in enumerate(self.subset):
+            if matcher.accepts(data, parsed):
+                del self.subset[index]
+                self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes)
+                if pending.waiter is not None and not pending.waiter.done():
+                    pending.waiter.set_result(True)
+                return True
+        return False
 
     # -- chains: closed-loop sends driven from the frame callback --------------------------
     def start_chain(self, next_message: NextMessage, intended_ns: int, done: asyncio.Future[bool]) -> None:
@@ -180,7 +205,8 @@ class MeasuredConnection(WSListener):
     def fail_pending(self, error: str) -> None:
         now = time.monotonic_ns()
         entries = [p for queue in self.by_type.values() for p in queue] + list(self.by_key.values()) \
-            + list(self.echoes)
+            + list(self.echoes) + [p for _, p in self.subset]
+        self.subset.clear()
         self.by_type.clear()
         self.by_key.clear()
         self.echoes.clear()
@@ -199,6 +225,11 @@ class MeasuredConnection(WSListener):
             self._fail(self.echoes.popleft(), now, error)
         for key in [k for k, p in self.by_key.items() if p.deadline_ns <= moment_ns]:
             self._fail(self.by_key.pop(key), now, error)
+        if self.subset:
+            expired = [entry for entry in self.subset if entry[1].deadline_ns <= moment_ns]
+            self.subset = [entry for entry in self.subset if entry[1].deadline_ns > moment_ns]
+            for _, pending in expired:
+                self._fail(pending, now, error)
 
     def expire_all(self, error: str = "Response timeout") -> None:
         self.expire(2**62, error)
@@ -210,16 +241,18 @@ class MeasuredConnection(WSListener):
         elif pending.waiter is not None and not pending.waiter.done():
             pending.waiter.set_result(False)
 
-    def await_type(self, reply_type: str, name: str, waiter: asyncio.Future[bool], timeout_ns: int) -> None:
-        """Wait for the next message of ``reply_type`` without sending anything (an expect step)."""
+    def await_match(self, matcher: SubsetMatch, name: str, waiter: asyncio.Future[bool], timeout_ns: int,
+                    intended_ns: int | None = None, start_ns: int | None = None, nbytes: int = 0) -> None:
+        """Wait for the next message ``matcher`` accepts (an expect step, or a send's explicit expect)."""
         now = time.monotonic_ns()
-        self.by_type.setdefault(reply_type, deque()).append(
-            Pending(name, now, now, 0, waiter, deadline_ns=now + timeout_ns))
+        start = start_ns or now
+        self.subset.append((matcher, Pending(name, intended_ns or start, start, nbytes, waiter,
+                                             deadline_ns=start + timeout_ns)))
         self._arm_sweeper()
 
     @property
     def pending_count(self) -> int:
-        return sum(len(q) for q in self.by_type.values()) + len(self.by_key) + len(self.echoes)
+        return sum(len(q) for q in self.by_type.values()) + len(self.by_key) + len(self.echoes) + len(self.subset)
 
     # -- sending ----------------------------------------------------------------------
     def send(self, payload: bytes, name: str, intended_ns: int, reply_type: str | None, key: Any,
@@ -246,6 +279,13 @@ class MeasuredConnection(WSListener):
             self._arm_sweeper()
         transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
         self.recorder.sent(len(payload))
+
+    def send_untracked(self, payload: bytes, text: bool = True) -> None:
+        """Send without registering a reply (the caller registered its own matcher)."""
+        transport = self.transport
+        if transport is not None and not transport.is_disconnected:
+            transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
+            self.recorder.sent(len(payload))
 
     def close(self, code: int = 1000) -> None:
         transport = self.transport
