@@ -16,9 +16,10 @@ reference target (one process, pinned to core 1), next to a bare picows client d
 ``--connections 50000``: more than one process may hold (20,000 open files each, hard limit) and
 more than one source address may reach one port (28,232 ephemeral ports per address pair), so it
 needs several engine workers and several loopback source addresses 127.0.0.x; the engine picks
-its source addresses itself (127.0.0.1, 127.0.0.2, ... one per 20,000 connections). The raw
-picows row then runs several processes, each bound
-to its own 127.0.0.x, against a target with several workers.
+its source addresses itself (127.0.0.1, 127.0.0.2, ... one per 20,000 connections), so the
+scenario is the same as for 10,000 and runs with ``--workers`` = N / 15,000 (rounded up). The raw
+picows row runs as many processes, each bound to its own 127.0.0.x; the target runs as many
+workers (``--workers``), all pinned to core 1.
 
 Results: bench/results/ws_capacity.md/.json (10,000) or ws_capacity_<N>.md/.json (other N).
 
@@ -73,21 +74,7 @@ class Attempt:
 # ------------------------------------------------------------------------------ engine support
 
 
-def source_address_field() -> str | None:
-    """The scenario field that sets WebSocket source addresses, if the engine has one yet."""
-    try:
-        from streamtestbench.scenario.model import Scenario
-    except Exception:
-        return None
-    for name, info in Scenario.model_fields.items():
-        key = (info.alias or name).lower()
-        if ("source" in key or "local" in key or "bind" in key) and "addr" in key:
-            return info.alias or name
-    return None
-
-
-def engine_scenario(url: str, connections: int, ramp: float, hold: float,
-                    sources: list[str] | None = None, field_name: str | None = None) -> dict[str, Any]:
+def engine_scenario(url: str, connections: int, ramp: float, hold: float) -> dict[str, Any]:
     scenario: dict[str, Any] = {
         "name": f"ws capacity {connections}",
         "protocol": "WEBSOCKET",
@@ -96,8 +83,6 @@ def engine_scenario(url: str, connections: int, ramp: float, hold: float,
                                                        {"duration": f"{hold:g}s", "target": connections}]},
         "flow": [{"think": 1000}],
     }
-    if sources and field_name:
-        scenario[field_name] = sources
     return scenario
 
 
@@ -125,8 +110,12 @@ def _engine_workers(root: psutil.Process) -> list[psutil.Process]:
     return found
 
 
-def sampler(target: kit.Target, deadline_s: float) -> Any:
-    """An ``on_start`` for run_tool: sample the engine workers and the target until the run ends."""
+def sampler(target: kit.Target, deadline_s: float, expected_workers: int) -> Any:
+    """An ``on_start`` for run_tool: sample the engine workers and the target until the run ends.
+
+    Recording starts once all ``expected_workers`` exist (they start before plan time 0, so no
+    connection is missed), or after 15 s with whichever were found.
+    """
 
     def watch(proc: subprocess.Popen[bytes]) -> dict[str, Any]:
         started = time.monotonic()
@@ -134,8 +123,11 @@ def sampler(target: kit.Target, deadline_s: float) -> Any:
         root = psutil.Process(proc.pid)
         workers: list[psutil.Process] = []
         while proc.poll() is None and time.monotonic() - started < deadline_s:
-            if not workers:
+            if len(workers) < expected_workers:
                 workers = _engine_workers(root)
+                if len(workers) < expected_workers and time.monotonic() - started < 15.0:
+                    time.sleep(0.02)
+                    continue
             rss = fds = 0
             for worker in workers:
                 try:
@@ -151,8 +143,13 @@ def sampler(target: kit.Target, deadline_s: float) -> Any:
     return watch
 
 
-def analyse(samples: list[tuple[float, int, int, int]], goal: int) -> dict[str, Any]:
-    """Baseline, time to reach the goal, plateau RSS, from (t, worker rss, worker fds, target rss)."""
+def analyse(samples: list[tuple[float, int, int, int]], goal: int, engine_peak: int | None) -> dict[str, Any]:
+    """Baseline, time to reach the plateau, plateau RSS, from (t, worker rss, worker fds, target rss).
+
+    ``engine_peak`` (the most connections results.json saw open at an interval's end) says whether
+    the goal was held; descriptors only time it: the last sample before they rise may already
+    hold a few connections, so counting against it would come out a little short.
+    """
     if len(samples) < 3:
         return {"error": "too few samples (the worker was not seen)"}
     floor = min(s[2] for s in samples[: max(3, len(samples) // 10)])
@@ -161,27 +158,27 @@ def analyse(samples: list[tuple[float, int, int, int]], goal: int) -> dict[str, 
         return {"error": f"the worker never opened sockets (fds stayed near {floor})"}
     base_i = max(0, rising - 1)
     t0, rss0, fds0, trss0 = samples[base_i]
-    peak_i = max(range(len(samples)), key=lambda i: samples[i][2])
-    peak = min(goal, samples[peak_i][2] - fds0)
-    # A stray descriptor (a pipe, a log file) may come or go around the baseline: allow a little slack.
-    slack = max(5, goal // 1000)
-    reach_i = next((i for i, s in enumerate(samples) if s[2] - fds0 >= goal - slack), None)
-    if reach_i is not None:
-        t_full = samples[reach_i][0]
-        settled = [s for s in samples[reach_i:] if s[0] >= t_full + 0.5 and s[2] - fds0 >= goal - slack]
-        plateau = settled or [samples[reach_i]]
+    peak_fds = max(s[2] for s in samples)
+    slack = max(5, goal // 1000)  # a stray descriptor or a handful of sockets between samples
+    reached = engine_peak >= goal if engine_peak is not None else peak_fds - fds0 >= goal - slack
+    if reached:
+        held = goal
     else:
-        t_full = samples[peak_i][0]
-        plateau = [samples[peak_i]]
-    held = max(1, (reach_i is not None and goal) or peak)
+        held = max(1, min([goal, peak_fds - fds0, *([engine_peak] if engine_peak is not None else [])]))
+    reach_i = next(i for i, s in enumerate(samples) if s[2] >= peak_fds - slack)
+    t_full = samples[reach_i][0]
+    plateau = [s for s in samples[reach_i:] if s[0] >= t_full + 0.5 and s[2] >= peak_fds - slack] \
+        or [samples[reach_i]]
     rss = statistics.median(s[1] for s in plateau)
     trss = statistics.median(s[3] for s in plateau)
     return {
         "baselineAt": t0,
         "baselineRss": rss0,
         "baselineFds": fds0,
-        "peakConcurrent": peak,
-        "reachedGoal": reach_i is not None,
+        "peakFds": peak_fds,
+        "engineReportedPeak": engine_peak,
+        "peakConcurrent": held,
+        "reachedGoal": reached,
         "secondsToReach": round(t_full - t0, 2),
         "opensPerSecond": round(held / (t_full - t0), 1) if t_full > t0 else None,
         "plateauRss": rss,
@@ -194,21 +191,17 @@ def analyse(samples: list[tuple[float, int, int, int]], goal: int) -> dict[str, 
 # -------------------------------------------------------------------------------------- tools
 
 
-def run_engine(target: kit.Target, args: argparse.Namespace, work: Path, attempt: Attempt, workers: int,
-               sources: list[str] | None, field_name: str | None) -> None:
+def run_engine(target: kit.Target, args: argparse.Namespace, work: Path, attempt: Attempt, workers: int) -> None:
     scenario = work / f"engine-capacity-{attempt.run}.json"
     out = work / f"engine-capacity-results-{attempt.run}.json"
-    scenario.write_text(json.dumps(engine_scenario(target.ws_url, args.connections, args.ramp, args.hold,
-                                                   sources, field_name), indent=2))
+    scenario.write_text(json.dumps(engine_scenario(target.ws_url, args.connections, args.ramp, args.hold), indent=2))
     total = args.ramp + args.hold
     done = kit.run_tool([*kit.pin(kit.GENERATOR_CORE), str(kit.STB), "run", "-s", str(scenario),
                          "--workers", str(workers), "-o", str(out), "--progress-interval", "1000"],
-                        timeout=total + 90, on_start=sampler(target, total + 60))
+                        timeout=total + 90, on_start=sampler(target, total + 60, workers))
     samples = done.extra.get("samples", [])
     attempt.details["samples"] = len(samples)
     attempt.details["sampleTrace"] = samples[:: max(1, len(samples) // 60)]
-    measured = analyse(samples, args.connections)
-    attempt.details["measured"] = measured
     results: dict[str, Any] = {}
     if out.exists():
         try:
@@ -218,6 +211,9 @@ def run_engine(target: kit.Target, args: argparse.Namespace, work: Path, attempt
     if not results:
         attempt.error = f"no results.json (exit {done.returncode}): {done.tail()}"
         return
+    active = [int(t.get("active_connections") or 0) for t in results.get("timeSeries", [])]
+    measured = analyse(samples, args.connections, max(active) if active else None)
+    attempt.details["measured"] = measured
     metrics = results.get("connectionMetrics", {})
     attempt.opened = metrics.get("successfulConnections")
     attempt.failed = metrics.get("failedConnections")
@@ -232,20 +228,25 @@ def run_engine(target: kit.Target, args: argparse.Namespace, work: Path, attempt
         "opensPerInterval": [t.get("counters", {}).get("connections_opened") for t in results.get("timeSeries", [])],
         "plannedRampOpensPerSecond": round(args.connections / args.ramp, 1),
     })
+    # Intervals are 1 s from plan time 0: opens counted after the plan's end were connections still
+    # being set up when the run stopped (results count them as successful, though never held).
+    series = results.get("timeSeries", [])
+    late = sum(int(t.get("counters", {}).get("connections_opened") or 0) for t in series
+               if int(t.get("index", 0)) >= math.ceil(total))
+    attempt.details["opensAfterPlanEnd"] = late
     if "error" in measured:
         attempt.error = measured["error"]
         return
-    # Sampled descriptors are off by a few around the baseline; when the goal was reached, the
-    # engine's own count of open connections is the exact number held.
-    attempt.peak_concurrent = (min(args.connections, attempt.opened or 0) if measured["reachedGoal"]
-                               else measured["peakConcurrent"])
+    attempt.peak_concurrent = measured["peakConcurrent"]
     attempt.opens_per_s = measured["opensPerSecond"]
     attempt.seconds_to_open = measured["secondsToReach"]
     attempt.rss_per_conn = measured["rssPerConnection"]
     attempt.target_rss_per_conn = measured["targetRssPerConnection"]
     if not measured["reachedGoal"]:
-        attempt.error = (f"never held {args.connections:,} at once: peak {measured['peakConcurrent']:,} concurrent "
-                         f"(opened {attempt.opened}, failed {attempt.failed}, errors {results.get('errors')})")
+        attempt.error = (f"never held {args.connections:,} at once in {total:g} s: peak "
+                         f"{measured['peakConcurrent']:,} concurrent (results: {attempt.opened} opened, "
+                         f"{attempt.failed} failed, errors {results.get('errors')}"
+                         + (f"; {late:,} of the opens came after the plan ended" if late else "") + ")")
 
 
 def run_raw(target: kit.Target, args: argparse.Namespace, attempt: Attempt, processes: int,
@@ -384,8 +385,9 @@ def render(rows: list[dict[str, Any]], facts: dict[str, Any], args: argparse.Nam
         "",
         f"Generator pinned to core {kit.GENERATOR_CORE}, reference target pinned to core {kit.SERVER_CORE} "
         f"({layout['targetWorkers']} target process{'es' if layout['targetWorkers'] > 1 else ''}, restarted for "
-        f"every run); {layout['generatorProcesses']} generator process(es); source addresses "
-        f"{', '.join(layout['sources'])}. Engine load shape: ramping-vus to {args.connections:,} over "
+        f"every run); {layout['generatorProcesses']} generator process(es); raw picows source addresses "
+        f"{', '.join(layout['sources'])} (the engine picks its own). Engine load shape: ramping-vus to "
+        f"{args.connections:,} over "
         f"{args.ramp:g} s (asks {args.connections / args.ramp:,.0f} opens/s), then {args.hold:g} s held; "
         f"flow `[{{\"think\": 1000}}]`. Each row: median of its counted runs (the aim: {args.runs} on a quiet "
         "machine).",
@@ -412,7 +414,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=10_000)
     parser.add_argument("--ramp", type=float, default=3.0, help="seconds of the engine's ramp to N")
-    parser.add_argument("--hold", type=float, default=10.0, help="seconds the engine holds N")
+    parser.add_argument("--hold", type=float, default=None,
+                        help="seconds the engine holds N (default: 10, or N / 1,500 if longer, so a generator "
+                             "opening 1,500/s still gets there)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--max-foreign", type=float, default=0.10,
                         help="a run where other processes used more of the machine's CPU than this is re-run")
@@ -421,6 +425,8 @@ def main() -> int:
                         help="seconds, in total, to wait for other work to calm down before runs")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
+    if args.hold is None:
+        args.hold = max(10.0, round(args.connections / 1500))
     soft, hard = kit.raise_nofile_limit()
     facts = kit.machine_facts()
     processes = max(1, math.ceil(args.connections / PER_PROCESS_CONNECTIONS))
@@ -433,7 +439,6 @@ def main() -> int:
               "openFilesLimit": [soft, hard]}
     # The engine spreads its connections over loopback source addresses by itself when a plan opens
     # more than 20,000 (flows/websocket.py source_hosts); the scenario needs no field for it.
-    field_name = source_address_field() if processes > 1 else None
     engine_unsupported: str | None = None
     target_args = ["--workers", str(target_workers)] if target_workers > 1 else []
     engine_attempts: list[Attempt] = []
@@ -455,8 +460,7 @@ def main() -> int:
                         if tool == "raw":
                             run_raw(target, args, attempt, processes, sources)
                         else:
-                            run_engine(target, args, work, attempt, processes,
-                                       sources if field_name else None, field_name)
+                            run_engine(target, args, work, attempt, processes)
                         if attempt.error and target.log_tail():
                             attempt.details["targetLogTail"] = target.log_tail()
                     load = meter.stop()
@@ -473,7 +477,7 @@ def main() -> int:
                       + (f" ERROR {attempt.error}" if attempt.error else ""), flush=True)
     raw_note = ("bare picows client, uvloop, 1 KiB read buffer, ≤256 handshakes in flight"
                 + (f"; {processes} processes, one source address each" if processes > 1 else ""))
-    engine_note = (f"one worker (--workers {processes}); each VU connects once and holds while thinking; "
+    engine_note = (f"--workers {processes}; each VU connects once and holds while thinking; "
                    "opens/s and RSS sampled from the worker process")
     rows = [
         summarise("raw", "raw picows", raw_attempts, raw_note),

@@ -13,9 +13,9 @@ How each tool is driven (and how its msg/s is computed):
   in a window of ``--seconds`` that starts once all connections are open (no connect, no close).
 - this engine: ``streamtestbench run -s <generated scenario> --workers 1`` with a constant-vus
   executor and a one-step flow ``[{"send": {"text": ...}}]`` (a flow without think time loops
-  send -> wait for the echo -> send); msg/s = successfulMessages / durationSeconds of results.json
-  (that duration spans the whole run, connects and drain included); p50/p99 are its corrected
-  latencies.
+  send -> wait for the echo -> send); msg/s = answered messages per second of the run's own
+  per-second series, first and last second (connect, drain) left out, like the raw loop's window;
+  p50/p99 are its corrected latencies.
 - k6 1.1.0: ``k6/experimental/websockets``, constant-vus; ``onopen`` sends, ``onmessage`` sends the
   next (closing at the scenario deadline); msg/s = ws_msgs_received / testRunDurationMs from a
   ``handleSummary`` JSON.
@@ -135,9 +135,24 @@ def run_engine(target: kit.Target, s: Settings, attempt: Attempt) -> None:
     if ok == 0:
         attempt.error = f"no successful message (status {results.get('status')}; errors {results.get('errors')})"
         return
-    attempt.msg_per_s = round(ok / duration, 1)
+    attempt.details["wholeRunMsgPerSecond"] = round(ok / duration, 1)
+    steady = steady_rate(results.get("timeSeries") or [])
+    attempt.details["steadyMsgPerSecond"] = steady
+    # Like the raw loop's window after all connections are open: the engine's own per-second series,
+    # first and last intervals (connecting, draining) left out.
+    attempt.msg_per_s = steady if steady is not None else round(ok / duration, 1)
     attempt.p50_ms = results.get("p50LatencyMs")
     attempt.p99_ms = results.get("p99LatencyMs")
+
+
+def steady_rate(series: list[dict[str, Any]]) -> float | None:
+    """Messages answered per second over the full interior intervals of the engine's time series."""
+    inner = series[1:-1]
+    seconds = sum((interval["end_ns"] - interval["start_ns"]) / 1e9 for interval in inner)
+    if seconds <= 0:
+        return None
+    received = sum(interval["counters"]["messages_received"] for interval in inner)
+    return round(received / seconds, 1)
 
 
 K6_SCRIPT = """\
@@ -300,8 +315,9 @@ def summarise(tool: str, attempts: list[Attempt], available: peers.Peer | None) 
 
 NOTES = {
     "raw": "bare picows client on uvloop; {s:g} s window after all connections are open (no connect/close)",
-    "engine": "constant-vus, flow [send text]; successfulMessages / durationSeconds (whole run incl. connect "
-              "and drain); p50/p99 corrected for coordinated omission",
+    "engine": "constant-vus, flow [send text]; messages answered per second over the engine's own per-second "
+              "series, first and last second (connect, drain) left out, as the raw loop's window; the whole-run "
+              "rate is in the JSON; p50/p99 corrected for coordinated omission",
     "k6": "k6/experimental/websockets, onmessage sends the next; ws_msgs_received / testRunDuration",
     "artillery": "ws engine, loop [send + capture] whileTrue deadline (closed loop); VUs arrive over 1 s; "
                  "messages_received / (lastCounterAt - firstCounterAt)",

@@ -28,19 +28,21 @@ class WorkerSink:
     def __init__(self, metrics: MetricsRecorder) -> None:
         self.metrics = metrics
         self.stage = ""
-        self._ids: dict[tuple[str, str], int] = {}
+        self._by_stage: dict[str, dict[str, int]] = {"": {}}
+        self._ids: dict[str, int] = self._by_stage[""]
         self._errors: dict[str, tuple[int, int]] = {}
         self._append = metrics.buffer.append
+        self._append_row = metrics.buffer.append_row
         self._counters = metrics.counters
 
     def set_stage(self, stage: str) -> None:
         self.stage = stage
+        self._ids = self._by_stage.setdefault(stage, {})
 
     def _metric(self, name: str) -> int:
-        key = (name, self.stage)
-        metric = self._ids.get(key)
+        metric = self._ids.get(name)
         if metric is None:
-            metric = self._ids[key] = self.metrics.metric(name, {"stage": self.stage} if self.stage else None)
+            metric = self._ids[name] = self.metrics.metric(name, {"stage": self.stage} if self.stage else None)
         return metric
 
     def _error(self, kind: str) -> tuple[int, int]:
@@ -52,7 +54,10 @@ class WorkerSink:
     def message(self, name: str, intended_ns: int, start_ns: int, end_ns: int, nbytes: int,
                 error: str | None = None) -> None:
         if error is None:
-            self._append(self._metric(name), intended_ns, start_ns, end_ns, nbytes, 0, NO_ERROR)
+            metric = self._ids.get(name)
+            if metric is None:
+                metric = self._metric(name)
+            self._append_row((metric, intended_ns, start_ns, end_ns, nbytes, 0, NO_ERROR))
         else:
             code, outcome = self._error(error)
             self._append(self._metric(name), intended_ns, start_ns, end_ns, nbytes, outcome, code)

@@ -324,13 +324,19 @@ class WebSocketBehaviour:
         """Messages for a chain: one pass over ``sends``, or cycling until the connection stops."""
         position = 0
         count = len(sends)
+        # Static messages are built once; only generated ones (timestamps, ids) are built per send.
+        fixed = [(op.payload, op.name, op.reply_type, None) if op.payload is not None else None for op in sends]
 
         def next_message() -> tuple[bytes, str, str | None, Any] | None:
             nonlocal position
             if position >= count and not forever:
                 return None
-            op = sends[position % count]
+            index = position % count
             position += 1
+            message = fixed[index]
+            if message is not None:
+                return message
+            op = sends[index]
             payload, key = self._materialise(op, unit)
             return payload, op.name, op.reply_type, key
 

@@ -55,6 +55,8 @@ class MeasuredConnection(WSListener):
         self.closed = asyncio.get_event_loop().create_future()
         self.last_seq: dict[str, int] = {}
         self.clean_close = False
+        self.inspect = False
+        """True once replies may need reading (typed, keyed or pushed): until then a frame is an echo."""
         self.subset: list[tuple[SubsetMatch, Pending]] = []
         """Waiters for a message with given fields or text (an ``expect``); rare, so checked first."""
         self.chain: NextMessage | None = None
@@ -97,7 +99,7 @@ class MeasuredConnection(WSListener):
         pending: Pending | None = None
         if self.subset and self._match_subset(frame.get_payload_as_bytes(), now):
             return
-        if size and frame.get_payload_as_memoryview()[0] == 0x7B:  # '{': maybe JSON, look closer
+        if self.inspect and size and frame.get_payload_as_memoryview()[0] == 0x7B:  # '{': maybe JSON
             data = frame.get_payload_as_bytes()
             try:
                 message = orjson.loads(data)
@@ -246,6 +248,7 @@ class MeasuredConnection(WSListener):
         """Wait for the next message ``matcher`` accepts (an expect step, or a send's explicit expect)."""
         now = time.monotonic_ns()
         start = start_ns or now
+        self.inspect = True
         self.subset.append((matcher, Pending(name, intended_ns or start, start, nbytes, waiter,
                                              deadline_ns=start + timeout_ns)))
         self._arm_sweeper()
@@ -270,8 +273,10 @@ class MeasuredConnection(WSListener):
         start = time.monotonic_ns()
         pending = Pending(name, intended_ns, start, len(payload), waiter, chained, start + self.timeout_ns)
         if key is not None:
+            self.inspect = True
             self.by_key[key] = pending
         elif reply_type is not None:
+            self.inspect = True
             self.by_type.setdefault(reply_type, deque()).append(pending)
         else:
             self.echoes.append(pending)
@@ -282,6 +287,7 @@ class MeasuredConnection(WSListener):
 
     def send_untracked(self, payload: bytes, text: bool = True) -> None:
         """Send without registering a reply (the caller registered its own matcher)."""
+        self.inspect = True
         transport = self.transport
         if transport is not None and not transport.is_disconnected:
             transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
