@@ -43,3 +43,29 @@ def test_a_server_that_never_answers_the_handshake_is_a_connection_timeout() -> 
 
     recorder = asyncio.run(scenario())
     assert recorder.failures == ["Connection timeout"]
+
+
+def test_connections_can_leave_from_another_loopback_source_address() -> None:
+    from streamtestbench.target.process import TargetProcess
+
+    class Opened(FailureRecorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.opened = 0
+
+        def connection_open(self, connect_ns: int) -> None:
+            self.opened += 1
+
+    async def scenario(port: int) -> tuple[str, Opened]:
+        recorder = Opened()
+        connection = await open_connection(f"ws://127.0.0.1:{port}/ws", {}, 5.0, recorder, "127.0.0.7")
+        assert connection is not None and connection.transport is not None
+        source = connection.transport.underlying_transport.get_extra_info("sockname")[0]
+        connection.close()
+        await connection.closed
+        return source, recorder
+
+    with TargetProcess() as target:
+        source, recorder = asyncio.run(scenario(target.port))
+    assert source == "127.0.0.7"
+    assert (recorder.opened, recorder.failures) == (1, [])

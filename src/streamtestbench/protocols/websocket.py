@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
@@ -320,6 +321,29 @@ def error_kind(error: BaseException) -> str:
     return type(error).__name__
 
 
+IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
+
+
+def source_socket_factory(host: str) -> Callable[[Any], socket.socket]:
+    """Sockets bound to ``host`` whose port the kernel picks at connect time, not at bind time.
+
+    Binding (host, 0) first makes the kernel search a free port per source address without knowing
+    the destination, which slows to a crawl past ~20k connections; IP_BIND_ADDRESS_NO_PORT defers it.
+    """
+    def make(_url: Any) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind((host, 0))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    return make
+
+
 HANDSHAKES_IN_FLIGHT = 256
 """Opening more at once only queues them in the kernel and the target, inflating connect times."""
 
@@ -350,7 +374,7 @@ async def _open(url: str, headers: dict[str, str], timeout_s: float, recorder: R
         return listener
 
     try:
-        extra: dict[str, Any] = {"local_addr": (local_host, 0)} if local_host else {}
+        extra: dict[str, Any] = {"socket_factory": source_socket_factory(local_host)} if local_host else {}
         async with asyncio.timeout(timeout_s):  # no extra task per connection, unlike wait_for
             await ws_connect(factory, url, extra_headers=headers or None, read_buffer_init_size=1024,
                              logger_name=_LOGGER, **extra)
