@@ -5,6 +5,8 @@ Runs, one after the other (never in parallel: they pin cores and would measure e
 1. ``ws_echo.py``                      -- raw picows vs this engine vs k6 vs Artillery, echo msg/s
 2. ``ws_capacity.py``                  -- 10,000 idle connections from one engine worker
 3. ``ws_capacity.py --connections 50000 --runs 1 ...`` -- several workers and source addresses
+4. ``accuracy.py``                     -- a 10 ms target, a 2 s stall, exact counts against /stats
+(``memory_soak.py``, five minutes long, runs on its own.)
 4. every ``bench/*_bench.py``          -- benchmarks added later, run with no arguments
 
 A script that fails or overruns its time limit is recorded in the index and the rest still run.
@@ -47,8 +49,9 @@ def planned_steps() -> list[Step]:
     steps = [
         Step("ws_echo", [python, str(BENCH_DIR / "ws_echo.py")]),
         Step("ws_capacity", [python, str(BENCH_DIR / "ws_capacity.py")]),
+        Step("accuracy", [python, str(BENCH_DIR / "accuracy.py")]),
         Step("ws_capacity_50000", [python, str(BENCH_DIR / "ws_capacity.py"), "--connections", "50000",
-                                   "--runs", "1", "--extra-runs", "0", "--quiet-wait", "15"]),
+                                   "--runs", "1", "--extra-runs", "0", "--quiet-wait", "15", "--hold", "45"]),
     ]
     for script in sorted(BENCH_DIR.glob("*_bench.py")):
         steps.append(Step(script.stem, [python, str(script)]))
