@@ -133,3 +133,17 @@ def test_connections_dropped_by_the_target_are_counted_and_reopened() -> None:
     assert results["connectionMetrics"]["reconnects"] > 0
     assert results["connectionMetrics"]["successfulConnections"] == 4 + results["connectionMetrics"]["reconnects"]
     assert results["successfulMessages"] > 0
+
+
+def test_a_stall_shows_in_corrected_latency_and_not_in_uncorrected() -> None:
+    """wrk2's model: one message in flight per connection; late sends keep their intended time."""
+    with TargetProcess("--fault", "stall:2@2") as target:
+        data = _rates_scenario(f"ws://127.0.0.1:{target.port}/ws", seconds=7, connections=5, rate=40.0)
+        data["rates"]["maxInFlight"] = 1
+        scenario = scenario_from_data(data)
+        outcome = execute(scenario, build_plan(scenario), RunOptions(workers=1, show_progress=False))
+    results = outcome.results
+    assert results["failedMessages"] == 0
+    assert results["p99LatencyMs"] > 1000.0  # the stall, seen by every message that waited behind it
+    assert results["uncorrectedLatencyMs"]["p99"] < 500.0  # only the five messages caught in it
+    assert results["uncorrectedLatencyMs"]["max"] > 1000.0
