@@ -53,7 +53,7 @@ class MeasuredConnection(WSListener):
         self.echoes: deque[Pending] = deque()
         self.open_ns = 0
         self.got_first = False
-        self.closed = asyncio.get_event_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
         self.last_seq: dict[str, int] = {}
         self.clean_close = False
         self.inspect = False
