@@ -14,7 +14,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -139,9 +139,13 @@ class Disconnect:
 class CompiledFlow:
     ops: tuple[Any, ...]
     connects: bool
+    only_sends: tuple[Send, ...] | None = field(init=False)
+    """One pass of the flow as a flat list of sends, when it holds nothing else (run as a chain)."""
 
-    @property
-    def only_sends(self) -> tuple[Send, ...] | None:
+    def __post_init__(self) -> None:
+        self.only_sends = self._flatten_sends()
+
+    def _flatten_sends(self) -> tuple[Send, ...] | None:
         """One pass of the flow as a flat list of sends, when it holds nothing else."""
         flat: list[Send] = []
 

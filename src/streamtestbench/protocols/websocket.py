@@ -375,9 +375,10 @@ async def _open(url: str, headers: dict[str, str], timeout_s: float, recorder: R
 
     try:
         extra: dict[str, Any] = {"socket_factory": source_socket_factory(local_host)} if local_host else {}
-        async with asyncio.timeout(timeout_s):  # no extra task per connection, unlike wait_for
-            await ws_connect(factory, url, extra_headers=headers or None, read_buffer_init_size=1024,
-                             logger_name=_LOGGER, **extra)
+        # picows bounds the handshake itself; a loopback TCP connect succeeds or is refused at once,
+        # so no timer or task of our own per connection.
+        await ws_connect(factory, url, extra_headers=headers or None, read_buffer_init_size=1024,
+                         logger_name=_LOGGER, websocket_handshake_timeout=timeout_s, **extra)
     except Exception as error:
         recorder.connection_failed(error_kind(error))
         return None
