@@ -98,6 +98,26 @@ def generate(kind: str, directory: Path, fmt: str) -> None:
         click.echo(f"wrote {path}")
 
 
+@main.command()
+@click.argument("results", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True,
+              help="The self-contained HTML report.")
+@click.option("--baseline", type=click.Path(path_type=Path), help="Results of an earlier run to compare with.")
+@click.option("--junit", type=click.Path(path_type=Path), help="Also write JUnit XML (one case per threshold).")
+@click.option("--csv", "csv_out", type=click.Path(path_type=Path), help="Also write the per-second series as CSV.")
+def report(results: Path, output: Path, baseline: Path | None, junit: Path | None, csv_out: Path | None) -> None:
+    """Turn a results JSON into an HTML report (charts inlined, no network), and JUnit or CSV."""
+    from .outputs.report import ReportInputError, generate_reports
+
+    try:
+        written = generate_reports(results, output, baseline_path=baseline, junit_path=junit, csv_path=csv_out)
+    except ReportInputError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(exit_codes.INVALID_INPUT)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 def resolve_scenario(scenario_file: Path | None, overrides: RunOverrides) -> Scenario:
     """The scenario a run executes: the file with options merged on, or options alone."""
     if scenario_file is None:
