@@ -153,14 +153,27 @@ def resolve_scenario(scenario_file: Path | None, overrides: RunOverrides) -> Sce
               help="Seconds between live progress updates.")
 @click.option("--grace", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Seconds in-flight messages may finish after a stop.")
+@click.option("--threshold", "thresholds", multiple=True, metavar="EXPR",
+              help="A pass/fail rule, e.g. 'p95 < 100', 'error_rate < 0.01', 'warning: p99 < 200'. Repeatable.")
+@click.option("--slo", "slo_file", type=click.Path(path_type=Path), help="SLO file (seed 002's per-protocol form).")
+@click.option("--default-slos", is_flag=True, help="Judge by seed 002's per-protocol SLOs when nothing else is given.")
+@click.option("--baseline", metavar="FILE|NAME", help="Compare with an earlier results file or a saved baseline.")
+@click.option("--save-baseline", metavar="NAME", help="Save this run's results as a named baseline.")
 def run(scenario_file: Path | None, endpoint: str | None, duration: float | None, protocol: str | None,
         connections: int | None, rate: float | None, output: Path | None, verbose: bool,
-        dry_run: bool, workers: int | None, progress_interval: float, grace: float) -> None:
+        dry_run: bool, workers: int | None, progress_interval: float, grace: float, thresholds: tuple[str, ...],
+        slo_file: Path | None, default_slos: bool, baseline: str | None, save_baseline: str | None) -> None:
     """Run a scenario file, or a quick test from options alone."""
     overrides = RunOverrides(endpoint, duration, protocol, connections, rate)
     scenario = resolve_scenario(scenario_file, overrides)
     plan = build_plan(scenario)
+    from .slo.gate import prepare_gate
+
+    gate = prepare_gate(scenario, slo_file=slo_file, extra=thresholds, use_defaults=default_slos,
+                        baseline=baseline, save_as=save_baseline)
     click.echo(render_plan(plan))
+    if gate.thresholds:
+        click.echo("thresholds: " + "; ".join(t.text for t in gate.thresholds))
     if verbose:
         click.echo(json.dumps(scenario.to_data(), indent=2))
     if dry_run:
@@ -168,5 +181,23 @@ def run(scenario_file: Path | None, endpoint: str | None, duration: float | None
     from .engine.runner import RunOptions, run_plan_from_cli
 
     options = RunOptions(workers=workers, grace_s=grace, progress_every_s=progress_interval)
-    sys.exit(run_plan_from_cli(scenario, plan, output=output, verbose=verbose, options=options))
+    sys.exit(run_plan_from_cli(scenario, plan, output=output, verbose=verbose, options=options, gate=gate))
+
+
+@main.command(name="compare")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(base: Path, new: Path, as_json: bool) -> None:
+    """Compare two results files: regressed, improved or no significant change (exit 1 on a regression)."""
+    from .slo import BaselineError, compare, load_results_file
+
+    try:
+        comparison = compare(load_results_file(base), load_results_file(new), base_label=str(base),
+                             new_label=str(new))
+    except BaselineError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(exit_codes.INVALID_INPUT)
+    click.echo(json.dumps(comparison.to_json(), indent=2) if as_json else comparison.render_text())
+    sys.exit(comparison.exit_code)
 

@@ -27,6 +27,7 @@ from ..outputs.progress import Progress
 from ..outputs.summary import render_summary
 from ..scenario.model import Scenario
 from ..scenario.plan import ExecutionPlan
+from ..slo.gate import Gate, apply_gate
 from .protocol_behaviours import check_supported
 from .safety import check_loopback
 from .worker import READY, StartSignal, WorkerSpec, worker_main
@@ -203,12 +204,21 @@ def write_results(results: dict[str, Any], path: Path) -> None:
 
 
 def run_plan_from_cli(scenario: Scenario, plan: ExecutionPlan, *, output: Path | None, verbose: bool,
-                      options: RunOptions | None = None) -> int:
+                      options: RunOptions | None = None, gate: Gate | None = None) -> int:
+    """Run, judge the results (thresholds, baseline), print the summary, write the results.
+
+    Exit code: 3 when the run was aborted, else 1 when a threshold failed or a regression was found.
+    """
     outcome = execute(scenario, plan, options)
     print(render_summary(outcome.results), flush=True)
     for note in outcome.notes:
         print(f"note: {note}", flush=True)
+    gate_code, lines = apply_gate(gate, outcome.results) if gate is not None else (exit_codes.PASSED, [])
+    for line in lines:
+        print(line, flush=True)
+    code = outcome.exit_code if outcome.exit_code != exit_codes.PASSED else gate_code
+    outcome.results["exitCode"] = code
     if output is not None:
         write_results(outcome.results, output)
         print(f"results written to {output}", flush=True)
-    return outcome.exit_code
+    return code

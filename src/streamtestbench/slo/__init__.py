@@ -1,1 +1,44 @@
+"""SLO thresholds, noise-aware run comparison and named baselines (issue 6)."""
 
+from .baselines import BaselineError, BaselineInfo, BaselineStore, load_results_file, resolve_baseline
+from .compare import CompareRules, Comparison, MetricChange, compare
+from .thresholds import (
+    Threshold,
+    ThresholdError,
+    Verdict,
+    collect_thresholds,
+    default_slo_thresholds,
+    evaluate,
+    exit_code,
+    load_slo_file,
+    parse_threshold,
+    parse_thresholds,
+    render_verdicts,
+    thresholds_from_validation,
+    verdicts_to_json,
+)
+
+__all__ = [
+    "BaselineError",
+    "BaselineInfo",
+    "BaselineStore",
+    "CompareRules",
+    "Comparison",
+    "MetricChange",
+    "Threshold",
+    "ThresholdError",
+    "Verdict",
+    "collect_thresholds",
+    "compare",
+    "default_slo_thresholds",
+    "evaluate",
+    "exit_code",
+    "load_results_file",
+    "load_slo_file",
+    "parse_threshold",
+    "parse_thresholds",
+    "render_verdicts",
+    "resolve_baseline",
+    "thresholds_from_validation",
+    "verdicts_to_json",
+]
