@@ -179,8 +179,13 @@ def run(scenario_file: Path | None, endpoint: str | None, duration: float | None
     if dry_run:
         return
     from .engine.runner import RunOptions, run_plan_from_cli
+    from .slo.gate import abort_check
 
     options = RunOptions(workers=workers, grace_s=grace, progress_every_s=progress_interval)
+    validation = scenario.validation
+    if validation is not None and validation.abort_on_fail and gate.thresholds:
+        options.abort_check = abort_check(gate)
+        options.abort_after_s = validation.abort_delay
     sys.exit(run_plan_from_cli(scenario, plan, output=output, verbose=verbose, options=options, gate=gate))
 
 

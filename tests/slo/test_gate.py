@@ -86,3 +86,23 @@ def test_run_exits_1_with_a_failing_threshold(tmp_path: Path) -> None:
     assert done.returncode == exit_codes.SLO_FAILED, done.stdout + done.stderr
     assert "FAIL  p95 < 0.0001" in done.stdout
     assert json.loads(output.read_text())["exitCode"] == exit_codes.SLO_FAILED
+
+
+@pytest.mark.integration
+def test_abort_on_fail_stops_the_run_after_the_delay(tmp_path: Path) -> None:
+    from streamtestbench.target.process import TargetProcess
+
+    output = tmp_path / "r.json"
+    scenario_file = tmp_path / "s.json"
+    with TargetProcess() as target:
+        scenario_file.write_text(json.dumps({
+            "name": "abort", "protocol": "WEBSOCKET", "endpoint": f"ws://127.0.0.1:{target.port}/ws",
+            "duration_seconds": 60, "connections": 2, "rates": {"messagesPerSecond": 10},
+            "validation": {"thresholds": ["p95 < 0.0001"], "abortOnFail": True, "abortDelay": "2s"}}))
+        done = subprocess.run([sys.executable, "-m", "streamtestbench", "run", "-s", str(scenario_file),
+                               "--workers", "1", "-o", str(output)], capture_output=True, text=True, timeout=60)
+    results = json.loads(output.read_text())
+    assert done.returncode == exit_codes.SLO_FAILED, done.stdout + done.stderr
+    assert results["status"] == "stopped"
+    assert results["durationSeconds"] < 20
+    assert "abortOnFail" in " ".join(results["notes"])

@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -46,6 +47,10 @@ class RunOptions:
     progress_every_s: float = 5.0
     show_progress: bool = True
     seed: int = 0
+    abort_check: Callable[[dict[str, Any]], str | None] | None = None
+    """Judges the results so far (about once a second); a returned reason stops the run (abortOnFail)."""
+    abort_after_s: float = 0.0
+    """No abort check before this many seconds of the run (abortDelay)."""
 
 
 @dataclass
@@ -109,6 +114,8 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
     lost: list[int] = []
     deadline = time.monotonic() + START_LEAD_S + plan.total_seconds + options.grace_s + 15.0
     finals: set[int] = set()
+    abort_reason: str | None = None
+    next_abort_check = time.monotonic() + START_LEAD_S + options.abort_after_s
     with _Signals() as signals:
         if progress:
             progress.start()
@@ -146,6 +153,15 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
                     for process in processes:
                         if process.is_alive():
                             process.terminate()
+                if options.abort_check is not None and stop_requested_at is None and now >= next_abort_check:
+                    running = RunInfo(scenario.name, scenario.protocol.value, start_epoch_ms,
+                                      int(time.time() * 1000), "running", workers, tuple(lost), plan.total_seconds)
+                    abort_reason = options.abort_check(build_results(aggregator, running))
+                    next_abort_check = now + 1.0
+                    if abort_reason is not None:
+                        stop.set()
+                        stop_requested_at = now
+                        print(f"\nstopping: {abort_reason}", flush=True)
                 if progress and now >= next_progress:
                     progress.show(progress.snapshot(aggregator, (time.monotonic_ns() - start_ns) / 1e9))
                     next_progress = now + options.progress_every_s
@@ -162,6 +178,9 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
     status = "interrupted" if interrupted else "completed"
     totals = aggregator.totals.counters
     notes = []
+    if abort_reason is not None:
+        status = "stopped"
+        notes.append(f"stopped early because {abort_reason} (abortOnFail)")
     if lost:
         status = "aborted"
         notes.append(f"worker(s) {lost} died; their numbers up to their last snapshot are kept")
@@ -172,7 +191,7 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
     info = RunInfo(scenario.name, scenario.protocol.value, start_epoch_ms, max(end_epoch_ms, start_epoch_ms + 1),
                    status, workers, tuple(lost), plan.total_seconds)
     results = build_results(aggregator, info)
-    code = exit_codes.PASSED if status == "completed" else exit_codes.ABORTED
+    code = exit_codes.PASSED if status in ("completed", "stopped") else exit_codes.ABORTED
     results["exitCode"] = code
     results["notes"] = notes
     return RunOutcome(results, code, notes)

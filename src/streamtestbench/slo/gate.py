@@ -6,6 +6,7 @@ Everything that can be wrong with the gate (an unknown metric, a missing baselin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,17 @@ def prepare_gate(scenario: Scenario, *, slo_file: Path | None = None, extra: tup
         except BaselineError as error:
             raise ScenarioError([Problem("<baseline>", "--baseline", str(error))]) from None
     return Gate(thresholds, loaded, baseline or "", save_as)
+
+
+def abort_check(gate: Gate) -> Callable[[dict[str, Any]], str | None]:
+    """For abortOnFail: the first failing (non-warning) threshold on the results so far, or None."""
+    def check(results: dict[str, Any]) -> str | None:
+        for verdict in evaluate(gate.thresholds, results):
+            if verdict.fails_run:
+                return f"threshold '{verdict.threshold}' failed"
+        return None
+
+    return check
 
 
 def apply_gate(gate: Gate, results: dict[str, Any]) -> tuple[int, list[str]]:
