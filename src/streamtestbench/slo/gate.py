@@ -16,6 +16,7 @@ from ..scenario.errors import Problem, ScenarioError
 from ..scenario.model import Scenario
 from .baselines import BaselineError, BaselineStore, resolve_baseline
 from .compare import compare
+from .knee import ladder_knee, render_knee
 from .thresholds import (
     Threshold,
     ThresholdError,
@@ -75,6 +76,10 @@ def apply_gate(gate: Gate, results: dict[str, Any]) -> tuple[int, list[str]]:
         lines.append("Thresholds:")
         lines.append(render_verdicts(verdicts))
         code = max(code, exit_code(verdicts))
+    knee = ladder_knee(results, gate.thresholds)
+    if knee is not None:
+        results["ladder"] = knee
+        lines.append(render_knee(knee))
     if gate.baseline is not None:
         comparison = compare(gate.baseline, results, base_label=gate.baseline_label, new_label="this run")
         results["comparison"] = comparison.to_json()
