@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from streamtestbench.outputs.report.junit import render_junit, write_junit
-from tests.outputs.xsd_lite import Schema
+from tests.outputs.junit_schema import Schema
 
 XSD = Path(__file__).parent / "fixtures" / "junit-ant-subset.xsd"
 
@@ -68,15 +68,19 @@ def test_failed_run_status_and_hostile_text(demo_results: dict[str, Any], schema
     assert suite is not None and suite.get("name") == "streamtestbench.bad  name ]]> <&>"
 
 
-def test_validator_rejects_broken_documents(schema: Schema) -> None:
-    bad = ET.fromstring(
-        "<testsuites><testsuite name='s' timestamp='2026-01-01 00:00' hostname='h' tests='x' failures='0'"
-        " errors='0' time='1'><testcase name='a' classname='c' time='0'><bogus/></testcase>"
-        "<system-out/></testsuite></testsuites>"
-    )
-    errors = schema.validate(bad)
-    joined = "\n".join(errors)
-    assert "properties" in joined  # missing <properties>
-    assert "system-err" in joined  # missing <system-err>
-    assert "timestamp" in joined and "tests='x'" in joined.replace('"', "'")
-    assert "bogus" in joined
+GOOD_SUITE = ("<testsuites><testsuite name='s' timestamp='2026-01-01T00:00:00' hostname='h' tests='1' failures='0'"
+              " errors='0' time='1'><properties/><testcase name='a' classname='c' time='0'/>"
+              "<system-out/><system-err/></testsuite></testsuites>")
+
+
+@pytest.mark.parametrize(("broken", "named"), [
+    (GOOD_SUITE.replace("<properties/>", ""), "properties"),
+    (GOOD_SUITE.replace("<system-err/>", ""), "system-err"),
+    (GOOD_SUITE.replace("2026-01-01T00:00:00", "2026-01-01 00:00"), "timestamp"),
+    (GOOD_SUITE.replace("tests='1'", "tests='x'"), "tests"),
+    (GOOD_SUITE.replace("time='0'/>", "time='0'><bogus/></testcase>"), "bogus"),
+])
+def test_validator_rejects_broken_documents(schema: Schema, broken: str, named: str) -> None:
+    assert schema.validate(ET.fromstring(GOOD_SUITE)) == []
+    errors = "\n".join(schema.validate(ET.fromstring(broken)))
+    assert named in errors
