@@ -160,3 +160,14 @@ def test_pooled_arrivals_grow_to_max_vus_then_drop() -> None:
     asyncio.run(run())
     assert len(behaviour.iterations) == 5
     assert recorder.counts == {"dropped_iterations": 5}
+
+
+def test_two_workers_partition_the_arrivals_exactly() -> None:
+    seen: list[int] = []
+    for worker in range(2):
+        behaviour = FakeBehaviour()
+        group = StageGroup(StageKind.ARRIVALS, 0.0, (_stage(StageKind.ARRIVALS, 0.5, 22, 22),))
+        asyncio.run(run_arrivals(_context(behaviour, CountingRecorder(), worker, 2), group, pooled=False,
+                                 pool_size=None, max_vus=None))
+        seen += [unit for unit, _ in behaviour.iterations]
+    assert sorted(seen) == list(range(11))

@@ -13,8 +13,6 @@ from streamtestbench.engine.pacing import (
     RateSchedule,
     RateSegment,
     burst_rate_segments,
-    owned_indices,
-    pace,
 )
 
 
@@ -56,17 +54,6 @@ def test_zero_rate_gap_skips_forward() -> None:
     assert schedule.time_of(10) == pytest.approx(10.0)
 
 
-@pytest.mark.parametrize(("elapsed", "hits", "expected"), [
-    (0.0, 0, (0.0, False)),
-    (0.0, 1, (0.5, False)),
-    (0.7, 1, (0.0, False)),   # behind schedule: send now, no waiting
-    (1.2, 3, (0.3, False)),
-    (5.0, 10, (0.0, True)),   # past the last hit
-])
-def test_pace_like_vegeta(elapsed: float, hits: int, expected: tuple[float, bool]) -> None:
-    wait, stop = pace(RateSchedule.constant(2.0, 5.0), elapsed, hits)
-    assert (round(wait, 9), stop) == expected
-
 
 def test_level_schedule_ramps_and_holds() -> None:
     levels = LevelSchedule([LevelSegment(10.0, 0.0, 100.0), LevelSegment(10.0, 100.0, 100.0),
@@ -87,10 +74,3 @@ def test_bursts_multiply_the_rate_at_the_end_of_each_interval() -> None:
     schedule = RateSchedule(segments)
     assert schedule.total_events == pytest.approx(30 * 10 + 3 * 1 * 20)
     assert [s.start_rate for s in segments[:2]] == [10.0, 30.0]
-
-
-def test_workers_partition_indices_exactly() -> None:
-    total, workers = 1003, 4
-    owned = [set(owned_indices(total, w, workers)) for w in range(workers)]
-    assert sum(len(part) for part in owned) == total
-    assert set().union(*owned) == set(range(total))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from streamtestbench.scenario.interpolate import RUNTIME_NAMES, MissingVariable, interpolate, is_whole_reference
+from streamtestbench.scenario.interpolate import RUNTIME_NAMES, MissingVariable, interpolate
 from streamtestbench.scenario.loader import load_scenario_text
 
 from ._support import as_json, base, data_problems, line_of, load, problems_of
@@ -102,14 +102,6 @@ def test_escape_survives_yaml() -> None:
     text = "name: 'price $${PRICE}'\nprotocol: WEBSOCKET\nendpoint: ws://127.0.0.1/ws\n" \
            "duration_seconds: 5\nconnections: 1\n"
     assert load_scenario_text(text, "s.yaml", {"PRICE": "9"}).name == "price ${PRICE}"
-
-
-def test_is_whole_reference() -> None:
-    assert is_whole_reference("${CONNECTIONS}")
-    assert is_whole_reference("${CONNECTIONS:-100}")
-    assert not is_whole_reference("x${CONNECTIONS}")
-    assert not is_whole_reference("${CONNECTIONS}x")
-    assert not is_whole_reference("$${CONNECTIONS}")
 
 
 def test_default_applies_when_variable_is_empty() -> None:

@@ -12,16 +12,18 @@ from hypothesis import strategies as st
 
 from streamtestbench.exit_codes import PASSED, SLO_FAILED
 from streamtestbench.scenario.validation import Validation
-from streamtestbench.slo.thresholds import (
-    ThresholdError,
+from streamtestbench.slo.slo_sources import (
     collect_thresholds,
     default_slo_thresholds,
+    load_slo_file,
+    thresholds_from_validation,
+)
+from streamtestbench.slo.thresholds import (
+    ThresholdError,
     evaluate,
     exit_code,
-    load_slo_file,
     parse_threshold,
     render_verdicts,
-    thresholds_from_validation,
     verdicts_to_json,
 )
 

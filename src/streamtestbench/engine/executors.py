@@ -1,14 +1,15 @@
 """Executors: start and stop virtual users as the plan's stages say, on one worker.
 
-Every worker runs the same global schedule and acts only on the indexes it owns
-(``owned_indices``), so N workers together execute exactly the single-process plan.
+Every worker runs the same global schedule and acts only on the indexes it owns (every
+``workers``-th from its own number, as k6's execution segments split by fraction), so N workers
+together execute exactly the single-process plan.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,9 +64,6 @@ class WorkerSlice:
     worker: int
     workers: int
 
-    def owns(self, index: int) -> bool:
-        return index % self.workers == self.worker
-
     def share(self, total: int) -> int:
         """How many of ``total`` pooled VUs this worker gets (at least one)."""
         return max(1, total // self.workers + (1 if self.worker < total % self.workers else 0))
@@ -95,8 +93,8 @@ class ExecutionContext:
         await self.stop.sleep(seconds - self.elapsed())
         return not self.stop.is_set()
 
-    def spawn(self, coroutine: asyncio.Future[None] | asyncio.Task[None] | object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.ensure_future(coroutine)  # type: ignore[arg-type]
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task

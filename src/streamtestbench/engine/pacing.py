@@ -100,14 +100,6 @@ def first_index_at(schedule: RateSchedule, moment: float) -> int:
     return low
 
 
-def pace(schedule: RateSchedule, elapsed: float, hits: int) -> tuple[float, bool]:
-    """vegeta's pacer: how long to wait before hit number ``hits``, and whether to stop."""
-    due = schedule.time_of(hits)
-    if due is None:
-        return 0.0, True
-    return max(0.0, due - elapsed), False
-
-
 @dataclass(frozen=True)
 class LevelSegment:
     """A span in which the target level (connections or VUs) moves linearly."""
@@ -167,13 +159,3 @@ def burst_rate_segments(rate: float, multiplier: float, interval: float, burst: 
                 segments.append(RateSegment(length, value, value))
                 clock += length
     return segments
-
-
-def owned_indices(total: int, worker: int, workers: int) -> range:
-    """The event or connection indexes a worker owns: every ``workers``-th, starting at ``worker``.
-
-    Splitting by index (as k6's execution segments split by fraction) keeps every
-    worker's schedule derived from the same global ``time_of(i)``, so the union of all
-    workers is exactly the single-process schedule.
-    """
-    return range(worker, total, workers)

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import time
 
+from ..metrics.names import CONNECT, FIRST_MESSAGE, PUSH_PREFIX
 from ..metrics.sample import NO_ERROR, Outcome
 from ..metrics.snapshot import Recorder as MetricsRecorder
-
-CONNECT_METRIC = "connect"
-FIRST_MESSAGE_METRIC = "first_message"
-NON_MESSAGE_METRICS = frozenset({CONNECT_METRIC, FIRST_MESSAGE_METRIC})
-"""Latency metrics that are not message round trips (kept out of message percentiles)."""
-PUSH_PREFIX = "push:"
 
 
 def outcome_of(error: str) -> Outcome:
@@ -75,7 +70,7 @@ class WorkerSink:
         self._counters.connections_opened += 1
         self.metrics.gauges.active_connections += 1
         end = time.monotonic_ns()
-        self._append(self._metric(CONNECT_METRIC), end - connect_ns, end - connect_ns, end, 0, 0, NO_ERROR)
+        self._append(self._metric(CONNECT), end - connect_ns, end - connect_ns, end, 0, 0, NO_ERROR)
 
     def connection_failed(self, error: str) -> None:
         self._counters.connections_failed += 1
@@ -89,7 +84,7 @@ class WorkerSink:
 
     def first_message(self, latency_ns: int) -> None:
         end = time.monotonic_ns()
-        self._append(self._metric(FIRST_MESSAGE_METRIC), end - latency_ns, end - latency_ns, end, 0, 0, NO_ERROR)
+        self._append(self._metric(FIRST_MESSAGE), end - latency_ns, end - latency_ns, end, 0, 0, NO_ERROR)
 
     def push(self, name: str, latency_ns: int, nbytes: int, gap: int = 0, reordered: bool = False) -> None:
         end = time.monotonic_ns()

@@ -7,12 +7,10 @@ from typing import Any
 
 from .aggregate import Aggregator, Totals
 from .hdr import HdrHistogram, merge_all
+from .names import CONNECT, FIRST_MESSAGE, PUSH_PREFIX, is_message
 from .sample import MetricKey, Outcome
 from .snapshot import MetricStats
 
-CONNECT_METRIC = "connect"
-FIRST_MESSAGE_METRIC = "first_message"
-PUSH_PREFIX = "push:"
 PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
 
@@ -30,7 +28,7 @@ class RunInfo:
 
 
 def is_message_metric(key: MetricKey) -> bool:
-    return key.name not in (CONNECT_METRIC, FIRST_MESSAGE_METRIC) and not key.name.startswith(PUSH_PREFIX)
+    return is_message(key.name)
 
 
 def _ms(value_us: float) -> float:
@@ -105,8 +103,8 @@ def build_results(aggregator: Aggregator, info: RunInfo) -> dict[str, Any]:
     uncorrected_hist = _merged(message_stats, False)
     corrected = latency_block(corrected_hist)
     uncorrected = latency_block(uncorrected_hist)
-    connect = _by_name(totals, lambda k: k.name == CONNECT_METRIC).get(CONNECT_METRIC, [])
-    first = _by_name(totals, lambda k: k.name == FIRST_MESSAGE_METRIC).get(FIRST_MESSAGE_METRIC, [])
+    connect = _by_name(totals, lambda k: k.name == CONNECT).get(CONNECT, [])
+    first = _by_name(totals, lambda k: k.name == FIRST_MESSAGE).get(FIRST_MESSAGE, [])
     pushes = _by_name(totals, lambda k: k.name.startswith(PUSH_PREFIX))
     errors = totals.errors_by_kind()
     per_metric = {}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
+from picows import WSCloseCode, WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from ..engine.recording import Recorder
 from .matching import SubsetMatch
@@ -298,9 +298,7 @@ class MeasuredConnection(WSListener):
         transport = self.transport
         if transport is not None and not transport.is_disconnected:
             self._closing = True
-            from picows import WSCloseCode
-
-            transport.send_close(WSCloseCode(code) if code in WSCloseCode._value2member_map_ else WSCloseCode.OK)
+            transport.send_close(WSCloseCode(code))
             transport.disconnect()
 
 

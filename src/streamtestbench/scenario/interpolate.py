@@ -14,7 +14,6 @@ from typing import Any
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 RUNTIME_NAMES = frozenset({"clientId", "vu", "iteration", "worker"})
-_WHOLE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$")
 
 
 Path = tuple[str | int, ...]
@@ -88,7 +87,3 @@ def escape_literals(data: Any, keep: frozenset[str]) -> Any:
         return [escape_literals(item, keep) for item in data]
     return data
 
-
-def is_whole_reference(text: str) -> bool:
-    """True when a string is one reference and nothing else (its value may be a number)."""
-    return bool(_WHOLE.match(text))

@@ -2,19 +2,16 @@
 
 from .baselines import BaselineError, BaselineInfo, BaselineStore, load_results_file, resolve_baseline
 from .compare import CompareRules, Comparison, MetricChange, compare
+from .slo_sources import collect_thresholds, default_slo_thresholds, load_slo_file, thresholds_from_validation
 from .thresholds import (
     Threshold,
     ThresholdError,
     Verdict,
-    collect_thresholds,
-    default_slo_thresholds,
     evaluate,
     exit_code,
-    load_slo_file,
     parse_threshold,
     parse_thresholds,
     render_verdicts,
-    thresholds_from_validation,
     verdicts_to_json,
 )
 

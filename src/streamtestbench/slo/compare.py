@@ -36,12 +36,12 @@ import numpy as np
 import numpy.typing as npt
 
 from ..exit_codes import PASSED, SLO_FAILED
+from ..metrics.names import is_message
 
 ChangeVerdict = Literal["regressed", "improved", "no significant change"]
 Method = Literal["timeseries-bootstrap", "histogram-bootstrap", "rate-ratio", "point", "none"]
 F64 = npt.NDArray[np.float64]
 
-NON_REQUEST_METRICS = frozenset({"connect", "first_message"})
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def _interval_latency(metrics: Any) -> tuple[float, float]:
         if not isinstance(m, Mapping):
             continue
         name = str(m.get("name", ""))
-        if name in NON_REQUEST_METRICS or name.startswith("push:"):
+        if not is_message(name):
             continue
         outcomes = m.get("outcomes") or {}
         count = sum(_f(outcomes.get(k)) for k in ("ok", "failed", "timeout")) if isinstance(outcomes, Mapping) else 0.0

@@ -17,10 +17,10 @@ from ..scenario.model import Scenario
 from .baselines import BaselineError, BaselineStore, resolve_baseline
 from .compare import compare
 from .knee import ladder_knee, render_knee
+from .slo_sources import collect_thresholds
 from .thresholds import (
     Threshold,
     ThresholdError,
-    collect_thresholds,
     evaluate,
     exit_code,
     render_verdicts,

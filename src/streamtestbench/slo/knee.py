@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .thresholds import Threshold, default_slo_thresholds, evaluate
+from .slo_sources import default_slo_thresholds
+from .thresholds import Threshold, evaluate
 
 STAGE_METRICS = frozenset({"avg", "max", "p50", "p90", "p95", "p99", "p99.9", "error_rate", "success_rate",
                            "uncorrected_p95", "uncorrected_p99"})

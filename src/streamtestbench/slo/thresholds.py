@@ -20,209 +20,22 @@ parsed, so a bad scenario is refused before the run.
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from ..exit_codes import PASSED, SLO_FAILED
+from .metric_registry import ALIASES, METRICS, Results, allowed_metrics, scoped_metrics
 
 Level = Literal["warning", "error", "critical"]
 LEVELS: tuple[Level, ...] = ("warning", "error", "critical")
 
-Results = Mapping[str, Any]
-
 
 class ThresholdError(ValueError):
     """A threshold expression or SLO definition that cannot be used."""
-
-
-# --------------------------------------------------------------------------- registry
-
-Kind = Literal["latency", "rate", "count", "qps"]
-
-
-@dataclass(frozen=True)
-class MetricDef:
-    name: str
-    kind: Kind
-    description: str
-    # results document (or one stage / named-metric block) -> value; None when absent
-    top: Callable[[Results], float | None] | None
-    scoped: Callable[[Results], float | None] | None = None  # for {stage:..} and NAME.metric
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    return None
-
-
-def _path(*keys: str) -> Callable[[Results], float | None]:
-    def get(doc: Results) -> float | None:
-        cur: Any = doc
-        for key in keys:
-            if not isinstance(cur, Mapping) or key not in cur:
-                return None
-            cur = cur[key]
-        return _num(cur)
-
-    return get
-
-
-def _ratio(
-    num: Callable[[Results], float | None], den: Callable[[Results], float | None]
-) -> Callable[[Results], float | None]:
-    def get(doc: Results) -> float | None:
-        n, d = num(doc), den(doc)
-        if n is None or d is None:
-            return None
-        return n / d if d > 0 else 0.0
-
-    return get
-
-
-def _scoped_total(doc: Results) -> float | None:
-    # stages say totalMessages/failedMessages; named metrics say total/failed
-    return _num(doc.get("totalMessages", doc.get("total")))
-
-
-def _scoped_failed(doc: Results) -> float | None:
-    return _num(doc.get("failedMessages", doc.get("failed")))
-
-
-def _scoped_ok(doc: Results) -> float | None:
-    return _num(doc.get("successfulMessages", doc.get("successful")))
-
-
-def _top_success_rate(doc: Results) -> float | None:
-    total, ok = _num(doc.get("totalMessages")), _num(doc.get("successfulMessages"))
-    if total is not None and ok is not None:
-        return ok / total if total > 0 else 1.0
-    err = _num(doc.get("errorRate"))
-    return None if err is None else 1.0 - err
-
-
-def _scoped_error_rate(doc: Results) -> float | None:
-    total, failed = _scoped_total(doc), _scoped_failed(doc)
-    if total is None or failed is None:
-        return None
-    return failed / total if total > 0 else 0.0
-
-
-def _scoped_success_rate(doc: Results) -> float | None:
-    rate = _scoped_error_rate(doc)
-    return None if rate is None else 1.0 - rate
-
-
-_PCTS: dict[str, str] = {"p50": "p50", "p90": "p90", "p95": "p95", "p99": "p99", "p99.9": "p999"}
-_TOP_LATENCY: dict[str, str] = {
-    "p50": "p50LatencyMs",
-    "p90": "p90LatencyMs",
-    "p95": "p95LatencyMs",
-    "p99": "p99LatencyMs",
-    "p99.9": "p999LatencyMs",
-    "max": "maxLatencyMs",
-    "min": "minLatencyMs",
-    "avg": "averageLatencyMs",
-}
-_BLOCK_KEY: dict[str, str] = {**_PCTS, "max": "max", "min": "min", "avg": "avg"}
-
-
-def _build_registry() -> dict[str, MetricDef]:
-    reg: dict[str, MetricDef] = {}
-
-    def add(m: MetricDef) -> None:
-        reg[m.name] = m
-
-    for agg, top_key in _TOP_LATENCY.items():
-        block_key = _BLOCK_KEY[agg]
-        add(
-            MetricDef(
-                agg,
-                "latency",
-                f"corrected (coordinated-omission) latency {agg}, ms",
-                _path(top_key),
-                _path("latencyMs", block_key),
-            )
-        )
-        add(
-            MetricDef(
-                f"uncorrected_{agg}",
-                "latency",
-                f"uncorrected (service-time) latency {agg}, ms",
-                _path("uncorrectedLatencyMs", block_key),
-                _path("uncorrectedLatencyMs", block_key),
-            )
-        )
-        add(
-            MetricDef(
-                f"connect_{agg}",
-                "latency",
-                f"connect time {agg}, ms",
-                _path("connectionMetrics", "connectTimeMs", block_key),
-            )
-        )
-        add(
-            MetricDef(
-                f"first_message_{agg}",
-                "latency",
-                f"time to first message {agg}, ms",
-                _path("connectionMetrics", "timeToFirstMessageMs", block_key),
-            )
-        )
-    add(MetricDef("error_rate", "rate", "failed / total messages (0..1)", _path("errorRate"), _scoped_error_rate))
-    add(MetricDef("success_rate", "rate", "successful / total (0..1)", _top_success_rate, _scoped_success_rate))
-    add(MetricDef("throughput", "qps", "completed messages per second", _path("throughputQps")))
-    add(MetricDef("dropped_iterations", "count", "iterations the pacer could not start", _path("droppedIterations")))
-    add(MetricDef("messages_total", "count", "messages completed (ok + failed)", _path("totalMessages"), _scoped_total))
-    add(MetricDef("messages_failed", "count", "failed messages", _path("failedMessages"), _scoped_failed))
-    add(MetricDef("messages_successful", "count", "successful messages", _path("successfulMessages"), _scoped_ok))
-    add(MetricDef("messages_sent", "count", "messages sent", _path("messageMetrics", "messagesSent")))
-    add(MetricDef("messages_received", "count", "messages received", _path("messageMetrics", "messagesReceived")))
-    add(MetricDef("connections_total", "count", "connection attempts", _path("connectionMetrics", "totalConnections")))
-    add(MetricDef("connections_failed", "count", "failed connections", _path("connectionMetrics", "failedConnections")))
-    add(MetricDef("reconnects", "count", "reconnects", _path("connectionMetrics", "reconnects")))
-    add(
-        MetricDef(
-            "connection_success_rate",
-            "rate",
-            "successful / attempted connections (0..1)",
-            _ratio(_path("connectionMetrics", "successfulConnections"), _path("connectionMetrics", "totalConnections")),
-        )
-    )
-    return reg
-
-
-METRICS: dict[str, MetricDef] = _build_registry()
-ALIASES: dict[str, str] = {
-    "p999": "p99.9",
-    "mean": "avg",
-    "average": "avg",
-    "uncorrected_p999": "uncorrected_p99.9",
-    "uncorrected_mean": "uncorrected_avg",
-    "qps": "throughput",
-    "throughput_qps": "throughput",
-    "errors": "messages_failed",
-    "dropped": "dropped_iterations",
-}
-
-
-def allowed_metrics() -> list[str]:
-    return sorted(METRICS)
-
-
-def scoped_metrics() -> list[str]:
-    """Metrics that may be used with ``{stage:NAME}`` or as ``NAME.metric``."""
-    return sorted(name for name, m in METRICS.items() if m.scoped is not None)
 
 
 # --------------------------------------------------------------------------- parsing
@@ -270,10 +83,10 @@ class Threshold:
     def describe(self) -> str:
         scope = f"{self.name}." if self.name else ""
         tag = f"{{stage:{self.stage}}}" if self.stage else ""
-        return f"{scope}{self.metric}{tag} {self.op} {_fmt(self.value)}"
+        return f"{scope}{self.metric}{tag} {self.op} {format_number(self.value)}"
 
 
-def _fmt(value: float) -> str:
+def format_number(value: float) -> str:
     """Shortest text that parses back to ``value`` (``100``, ``0.01``, ``100000.5``)."""
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
@@ -374,116 +187,6 @@ def parse_thresholds(texts: Iterable[str], *, source: str = "threshold") -> list
     return [parse_threshold(t, source=source) for t in texts]
 
 
-# --------------------------------------------------------------------------- SLO sources
-
-# Seed 002's default SLOs per protocol.
-DEFAULT_SLOS: dict[str, dict[str, float]] = {
-    "websocket": {"max_error_rate": 0.01, "max_p95_latency_ms": 100.0, "min_throughput_qps": 10.0},
-    "mqtt": {"max_error_rate": 0.02, "max_p95_latency_ms": 200.0, "min_throughput_qps": 5.0},
-    "http": {"max_error_rate": 0.005, "max_p95_latency_ms": 300.0, "min_throughput_qps": 20.0},
-}
-
-# SLO key (snake_case) -> (metric, operator)
-_SLO_KEYS: dict[str, tuple[str, str]] = {
-    "max_error_rate": ("error_rate", "<="),
-    "max_p95_latency_ms": ("p95", "<="),
-    "max_p99_latency_ms": ("p99", "<="),
-    "min_throughput_qps": ("throughput", ">="),
-    "min_success_rate": ("success_rate", ">="),
-}
-_IGNORED_KEYS = {"abort_on_fail", "abort_delay", "thresholds"}
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
-
-
-def thresholds_from_slo_mapping(data: Mapping[str, Any], *, source: str = "slo") -> list[Threshold]:
-    """Thresholds from one SLO block: ``{max_error_rate: .., max_p95_latency_ms: .., thresholds: [..]}``.
-
-    Keys may be snake_case (seed 002) or camelCase (the scenario file); unknown keys are
-    an error so a typo cannot silently disable an SLO.
-    """
-    out: list[Threshold] = []
-    for raw_key, value in data.items():
-        key = _snake(str(raw_key))
-        if key in _SLO_KEYS:
-            if value is None:
-                continue
-            num = _num(value)
-            if num is None:
-                raise ThresholdError(f"{source}: {raw_key} must be a number, got {value!r}")
-            metric, op = _SLO_KEYS[key]
-            out.append(Threshold(f"{metric} {op} {_fmt(num)}", metric, op, num, source=source))
-        elif key == "thresholds":
-            if value is None:
-                continue
-            if isinstance(value, str) or not isinstance(value, Sequence):
-                raise ThresholdError(f"{source}: thresholds must be a list of expressions")
-            out.extend(parse_thresholds([str(v) for v in value], source=source))
-        elif key in _IGNORED_KEYS:
-            continue
-        else:
-            raise ThresholdError(
-                f"{source}: unknown SLO key {raw_key!r}; allowed: {', '.join(sorted([*_SLO_KEYS, 'thresholds']))}"
-            )
-    return out
-
-
-def thresholds_from_validation(validation: Any) -> list[Threshold]:
-    """Thresholds from a scenario's ``validation`` block (the pydantic model or its dict)."""
-    if validation is None:
-        return []
-    if isinstance(validation, Mapping):
-        data: Mapping[str, Any] = validation
-    elif hasattr(validation, "model_dump"):
-        data = validation.model_dump()
-    else:
-        raise ThresholdError(f"validation: expected a mapping or Validation model, got {type(validation).__name__}")
-    return thresholds_from_slo_mapping(data, source="validation")
-
-
-def default_slo_thresholds(protocol: str) -> list[Threshold]:
-    """Seed 002's default SLOs for ``protocol`` (``websocket``/``mqtt``/``http``); [] if none."""
-    slo = DEFAULT_SLOS.get(protocol.lower())
-    return [] if slo is None else thresholds_from_slo_mapping(slo, source=f"default-slo:{protocol.lower()}")
-
-
-def load_slo_file(path: str | Path, protocol: str | None = None) -> list[Threshold]:
-    """Thresholds from a YAML/JSON SLO file.
-
-    Accepted shapes: seed 002's per-protocol mapping (``{websocket: {...}, mqtt: {...}}``,
-    the block for ``protocol`` is used, falling back to a ``default`` block), or a single
-    flat SLO block (``{max_error_rate: .., thresholds: [..]}``).
-    """
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ThresholdError(f"cannot read SLO file {str(p)!r}: {exc.strerror or exc}") from exc
-    try:
-        # JSON is a subset of YAML, but json.loads gives better messages for .json files
-        data: Any = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise ThresholdError(f"SLO file {str(p)!r} is not valid JSON/YAML: {exc}") from exc
-    if not isinstance(data, Mapping):
-        raise ThresholdError(f"SLO file {str(p)!r}: expected a mapping at the top level")
-    source = f"slo-file:{p.name}"
-    flat_keys = set(_SLO_KEYS) | {"thresholds"}
-    if any(_snake(str(k)) in flat_keys for k in data):
-        return thresholds_from_slo_mapping(data, source=source)
-    if protocol is None:
-        raise ThresholdError(f"SLO file {str(p)!r} is per protocol ({', '.join(map(str, data))}); name the protocol")
-    proto = protocol.lower()
-    lowered = {str(k).lower(): v for k, v in data.items()}
-    block = lowered.get(proto, lowered.get("default"))
-    if block is None:
-        return []
-    if not isinstance(block, Mapping):
-        raise ThresholdError(f"SLO file {str(p)!r}: block {proto!r} must be a mapping")
-    return thresholds_from_slo_mapping(block, source=f"{source}:{proto}")
-
-
 # --------------------------------------------------------------------------- evaluation
 
 
@@ -554,7 +257,7 @@ def evaluate(thresholds: Iterable[Threshold], results: Results) -> list[Verdict]
             message = why or f"{th.metric} is not a number"
         else:
             passed = _OPS[th.op](observed, th.value)
-            message = "" if passed else f"observed {_fmt(observed)}, want {th.op} {_fmt(th.value)}"
+            message = "" if passed else f"observed {format_number(observed)}, want {th.op} {format_number(th.value)}"
         out.append(Verdict(th.text, th.level, observed, passed, th.metric, th.source, message))
     return out
 
@@ -595,31 +298,7 @@ def render_verdicts(verdicts: Sequence[Verdict]) -> str:
     lines = []
     for v in verdicts:
         mark = "PASS" if v.passed else ("WARN" if v.level == "warning" else "FAIL")
-        obs = "n/a" if v.observed is None else _fmt(round(v.observed, 6))
+        obs = "n/a" if v.observed is None else format_number(round(v.observed, 6))
         tail = f"  ({v.message})" if v.message and not v.passed else ""
         lines.append(f"  {mark}  {v.threshold:<32} observed {obs}{tail}")
     return "\n".join(lines)
-
-
-def collect_thresholds(
-    *,
-    validation: Any = None,
-    slo_file: str | Path | None = None,
-    protocol: str | None = None,
-    extra: Iterable[str] = (),
-    use_defaults: bool = False,
-) -> list[Threshold]:
-    """Every threshold a run is judged against, parsed up front (call it BEFORE the run).
-
-    Sources, in order: the scenario's ``validation`` block, an SLO file (per-protocol or
-    flat), ``extra`` expressions (e.g. repeated ``--threshold`` options) and, when
-    ``use_defaults`` is set and nothing else gave a threshold, seed 002's defaults for
-    ``protocol``.  Raises :class:`ThresholdError` on any bad expression or unknown metric.
-    """
-    out = thresholds_from_validation(validation)
-    if slo_file is not None:
-        out.extend(load_slo_file(slo_file, protocol))
-    out.extend(parse_thresholds(extra, source="cli"))
-    if use_defaults and not out and protocol is not None:
-        out.extend(default_slo_thresholds(protocol))
-    return out

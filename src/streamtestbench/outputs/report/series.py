@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...metrics.names import is_message
+
 PERCENTILES: tuple[str, ...] = ("p50", "p95", "p99")
 ALL_MESSAGES = "all messages"
 # Labels that are connection-level, not request/response latency.
-NON_MESSAGE_LABELS = frozenset({"connect", "first_message"})
 
 
 def _num(value: Any) -> float | None:
@@ -35,10 +36,6 @@ def _pct(block: Any, key: str) -> float | None:
         raw = block.get(key[1:])  # tolerate {"50": ...}
     v = _num(raw)
     return None if v is None else v / 1000.0
-
-
-def is_message_label(name: str) -> bool:
-    return name not in NON_MESSAGE_LABELS and not name.startswith("push:")
 
 
 @dataclass
@@ -110,7 +107,7 @@ def interval_rows(results: Mapping[str, Any]) -> list[IntervalRow]:
                 dest = row.latency.setdefault(name, {}).setdefault(kind, {})
                 for p in PERCENTILES:
                     dest[p] = _merge_max(dest.get(p), _pct(m.get(kind), p))
-                if is_message_label(name):
+                if is_message(name):
                     agg = row.latency.setdefault(ALL_MESSAGES, {}).setdefault(kind, {})
                     for p in PERCENTILES:
                         agg[p] = _merge_max(agg.get(p), dest[p])
@@ -124,8 +121,8 @@ def labels(rows: Sequence[IntervalRow]) -> list[str]:
         for name in r.latency:
             seen.setdefault(name, None)
     names = sorted(n for n in seen if n != ALL_MESSAGES)
-    msg = [n for n in names if is_message_label(n)]
-    other = [n for n in names if not is_message_label(n)]
+    msg = [n for n in names if is_message(n)]
+    other = [n for n in names if not is_message(n)]
     return ([ALL_MESSAGES] if ALL_MESSAGES in seen else []) + msg + other
 
 
