@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from . import exit_codes
 from ._version import __version__
@@ -181,6 +182,10 @@ def run(scenario_file: Path | None, endpoint: str | None, duration: float | None
     from .engine.runner import RunOptions, run_plan_from_cli
     from .slo.gate import abort_check
 
+    executor = scenario.executor
+    grace_given = click.get_current_context().get_parameter_source("grace") is ParameterSource.COMMANDLINE
+    if executor is not None and "graceful_stop" in executor.model_fields_set and not grace_given:
+        grace = executor.graceful_stop  # k6's gracefulStop: how long in-flight iterations may finish
     options = RunOptions(workers=workers, grace_s=grace, progress_every_s=progress_interval)
     validation = scenario.validation
     if validation is not None and validation.abort_on_fail and gate.thresholds:
