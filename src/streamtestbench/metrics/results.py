@@ -71,6 +71,36 @@ def _outcomes(stats: list[MetricStats]) -> tuple[int, int, int]:
     return ok + failed, ok, failed
 
 
+def protocol_of(name: str) -> str:
+    """The protocol a message metric belongs to: the part of its name before the first dot."""
+    return name.split(".", 1)[0] if "." in name else "other"
+
+
+def _protocol_rows(totals: Totals, duration_s: float) -> dict[str, dict[str, Any]]:
+    """Totals and latency per protocol, so a MIXED run reads per protocol as well as combined."""
+    grouped: dict[str, list[MetricStats]] = {}
+    for key, stats in totals.metrics.items():
+        if is_message_metric(key):
+            grouped.setdefault(protocol_of(key.name), []).append(stats)
+    rows = {}
+    for protocol, group in sorted(grouped.items()):
+        total, ok, failed = _outcomes(group)
+        rows[protocol] = {
+            "totalMessages": total,
+            "successfulMessages": ok,
+            "failedMessages": failed,
+            "errorRate": round(failed / total, 6) if total else 0.0,
+            "throughputQps": round(ok / duration_s, 3),
+            "latencyMs": latency_block(_merged(group, True)),
+        }
+    return rows
+
+
+def _counter_group(named: dict[str, int], prefix: str) -> dict[str, int]:
+    """Counters under one prefix with the prefix removed: ``injected.duplicate`` -> ``duplicate``."""
+    return {name[len(prefix):]: value for name, value in sorted(named.items()) if name.startswith(prefix)}
+
+
 def _stage_rows(totals: Totals) -> list[dict[str, Any]]:
     stages: dict[str, list[MetricStats]] = {}
     for key, stats in totals.metrics.items():
@@ -170,6 +200,10 @@ def build_results(aggregator: Aggregator, info: RunInfo) -> dict[str, Any]:
         ),
         "errors": [{"kind": kind, "count": count} for kind, count in sorted(errors.items(), key=lambda kv: -kv[1])],
         "counters": dict(counters.named),
+        "protocols": _protocol_rows(totals, duration_s),
+        "httpStatusClasses": _counter_group(counters.named, "http.status."),
+        "injectedFailures": _counter_group(counters.named, "injected."),
+        "delivery": _counter_group(counters.named, "delivery."),
         "metrics": per_metric,
         "stages": _stage_rows(totals),
         "timeSeries": [interval.to_dict() for interval in aggregator.series()],

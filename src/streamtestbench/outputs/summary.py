@@ -53,6 +53,17 @@ def render_summary(results: dict[str, Any]) -> str:
         for stage in results["stages"]:
             lines.append(f"   {stage['name'] or '-':<20} {stage['totalMessages']:>9} msgs  "
                          f"p95 {stage['latencyMs']['p95']:.2f} ms  failed {stage['failedMessages']}")
+    protocols = results.get("protocols", {})
+    if len(protocols) > 1:
+        lines += ["", "🔀 Per protocol:"]
+        for name, row in protocols.items():
+            lines.append(f"   {name:<10} {row['totalMessages']:>9} msgs  {row['throughputQps']:>10.1f} QPS  "
+                         f"p95 {row['latencyMs']['p95']:.2f} ms  errors {row['errorRate'] * 100:.2f}%")
+    for title, key in (("🌐 HTTP status classes", "httpStatusClasses"), ("💉 Injected failures", "injectedFailures"),
+                       ("📬 Delivery", "delivery")):
+        counts = results.get(key) or {}
+        if counts:
+            lines += ["", f"{title}:", "   " + ", ".join(f"{name} {value}" for name, value in counts.items())]
     if results["errors"]:
         lines += ["", "Errors encountered:"]
         lines += [f"  {error['kind']}: {error['count']}" for error in results["errors"]]

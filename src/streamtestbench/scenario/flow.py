@@ -161,9 +161,14 @@ class McpSpec(ScenarioModel):
 
 
 class PublishSpec(ScenarioModel):
-    """Publish to an MQTT topic or NATS subject: one message, or ``count`` at ``rate``/s."""
+    """Publish to an MQTT topic or NATS subject: one message, or ``count`` at ``rate``/s.
+
+    ``url`` names a broker other than the scenario's endpoint (``nats://127.0.0.1:4222`` or
+    ``mqtt://...``): a WebSocket flow publishes through it to reach its own subscribers (seed 001).
+    """
 
     topic: str = Field(min_length=1)
+    url: str | None = Field(default=None, pattern=r"^(nats|mqtt|tcp)://[^\s]+$")
     json_body: Any = Field(default=None, alias="json")
     text: str | None = None
     payload: PayloadType | None = None
