@@ -135,11 +135,22 @@ def test_env_overrides_the_endpoint(clean_env: pytest.MonkeyPatch) -> None:
     assert scenario("websocket_quick.json", {"WS_URL": "ws://[::1]:9000/ws"}).endpoint == "ws://[::1]:9000/ws"
 
 
+def captured_names(data: object) -> set[str]:
+    """Variables an example's own capture steps set (``{"capture": [{"as": NAME}]}``)."""
+    if isinstance(data, dict):
+        names = {str(c["as"]) for c in data.get("capture", []) if isinstance(c, dict) and "as" in c}
+        return names.union(*(captured_names(value) for value in data.values()))
+    if isinstance(data, list):
+        return set().union(*(captured_names(item) for item in data))
+    return set()
+
+
 def test_every_env_reference_has_a_default() -> None:
     for ex in ALL:
+        run_time = {"vu", "clientId", "iteration", "worker"} | captured_names(ex.data)
         for text in strings(ex.data):
             for name, default in re.findall(r"\$\{([A-Za-z_]\w*)(:-[^}]*)?\}", text):
-                assert default or name in ("vu", "clientId", "iteration", "worker"), (ex.file_name, text)
+                assert default or name in run_time, (ex.file_name, text)
 
 
 # --- seed 000 -------------------------------------------------------------------------------------
@@ -251,8 +262,9 @@ def test_seed004_basic_load() -> None:
 def test_seed004_rest_crud() -> None:
     requests = [step["request"] for step in steps_of(scenario("rest_crud.json"))]
     assert {r["method"] for r in requests} == {"GET", "POST", "PUT", "PATCH", "DELETE"}
-    assert {re.sub(r"/\$\{vu\}$", "", r["url"].split("?")[0]) for r in requests} == {"/api/v1/users",
-                                                                                   "/api/v1/posts"}
+    collections = {re.sub(r"/(\$\{\w+\}|\{\{.*\}\})$", "", r["url"].split("?")[0]) for r in requests}
+    assert collections == {"/api/v1/users", "/api/v1/posts"}
+    assert {c["as"] for r in requests for c in r.get("capture", [])} == {"userId", "postId"}
 
 
 def test_seed004_graphql_query_and_mutation() -> None:

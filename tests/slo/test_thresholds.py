@@ -331,3 +331,36 @@ def test_describe_round_trips(metric: str, op: str, value: float, level: str, na
     assert (again.metric, again.op, again.name, again.stage) == (th.metric, th.op, th.name, th.stage)
     assert again.value == pytest.approx(th.value)
     assert th.level == (level.split(":")[0] or "error")
+
+
+HTTP_RUN: dict[str, Any] = {
+    **SYNTH,
+    "httpStatusClasses": {"2xx": 970, "4xx": 20, "5xx": 2},
+    "counters": {"http.timeout": 6, "http.connection_error": 2},
+    "protocols": {"http": {"totalMessages": 1000, "failedMessages": 30, "latencyMs": _lat(5, 40, 90)},
+                  "mqtt": {"totalMessages": 500, "failedMessages": 0, "latencyMs": _lat(1, 3, 8)}},
+    "delivery": {"lost": 3, "duplicates": 0},
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "observed", "passed"),
+    [
+        ("http_4xx_rate<0.01", 0.02, False),  # seed 004: 4xx < 1%
+        ("http_5xx_rate<0.001", 0.002, False),  # 5xx < 0.1%
+        ("http_timeout_rate<0.005", 0.006, False),  # timeouts < 0.5%
+        ("http_2xx_rate>0.95", 0.97, True),
+        ("http.p95<50", 40.0, True),  # a protocol's row in a MIXED run
+        ("mqtt.error_rate==0", 0.0, True),
+        ("delivery_lost==0", 3.0, False),
+    ],
+)
+def test_per_class_per_protocol_and_delivery_thresholds(text: str, observed: float, passed: bool) -> None:
+    (verdict,) = evaluate([parse_threshold(text)], HTTP_RUN)
+    assert verdict.observed == pytest.approx(observed)
+    assert verdict.passed is passed
+
+
+def test_class_rates_fail_with_a_reason_when_the_run_made_no_http_requests() -> None:
+    (verdict,) = evaluate([parse_threshold("http_4xx_rate<0.01")], SYNTH)
+    assert verdict.passed is False and verdict.observed is None

@@ -53,6 +53,27 @@ def _ratio(
     return get
 
 
+HTTP_OUTCOMES = ("2xx", "3xx", "4xx", "5xx")
+
+
+def _http_class_rate(outcome: str) -> Callable[[Results], float | None]:
+    """Share of HTTP requests that ended in ``outcome`` (a status class, or a timeout), as seed 004 sets targets."""
+
+    def get(doc: Results) -> float | None:
+        classes = doc.get("httpStatusClasses")
+        counters = doc.get("counters")
+        if not isinstance(classes, Mapping) or not isinstance(counters, Mapping):
+            return None
+        no_response = sum(int(counters.get(f"http.{kind}", 0)) for kind in ("timeout", "connection_error"))
+        requests = sum(int(classes.get(name, 0)) for name in HTTP_OUTCOMES) + no_response
+        if requests == 0:
+            return None
+        hits = counters.get("http.timeout", 0) if outcome == "timeout" else classes.get(outcome, 0)
+        return int(hits) / requests
+
+    return get
+
+
 def _scoped_total(doc: Results) -> float | None:
     # stages say totalMessages/failedMessages; named metrics say total/failed
     return as_number(doc.get("totalMessages", doc.get("total")))
@@ -145,6 +166,12 @@ def _build_registry() -> dict[str, MetricDef]:
     add(MetricDef("error_rate", "rate", "failed / total messages (0..1)", _path("errorRate"), _scoped_error_rate))
     add(MetricDef("success_rate", "rate", "successful / total (0..1)", _top_success_rate, _scoped_success_rate))
     add(MetricDef("throughput", "qps", "completed messages per second", _path("throughputQps")))
+    for outcome in (*HTTP_OUTCOMES, "timeout"):
+        add(MetricDef(f"http_{outcome}_rate", "rate", f"HTTP requests ending in {outcome} / all HTTP requests (0..1)",
+                      _http_class_rate(outcome)))
+    add(MetricDef("delivery_lost", "count", "published messages never delivered (gaps in sequence)",
+                  _path("delivery", "lost")))
+    add(MetricDef("delivery_duplicates", "count", "messages delivered more than once", _path("delivery", "duplicates")))
     add(MetricDef("dropped_iterations", "count", "iterations the pacer could not start", _path("droppedIterations")))
     add(MetricDef("messages_total", "count", "messages completed (ok + failed)", _path("totalMessages"), _scoped_total))
     add(MetricDef("messages_failed", "count", "failed messages", _path("failedMessages"), _scoped_failed))

@@ -224,7 +224,7 @@ def _scope_block(th: Threshold, results: Results) -> tuple[Results | None, str]:
         names = [str(st.get("name")) for st in results.get("stages") or [] if isinstance(st, Mapping)]
         return None, f"no stage {th.stage!r} in results (stages: {', '.join(names) or 'none'})"
     assert th.name is not None
-    for section in ("metrics", "pushMetrics"):
+    for section in ("metrics", "pushMetrics", "protocols"):
         block = results.get(section)
         if isinstance(block, Mapping) and isinstance(block.get(th.name), Mapping):
             return block[th.name], ""
