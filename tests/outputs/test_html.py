@@ -91,3 +91,16 @@ def test_without_thresholds_or_baseline(demo_results: dict[str, Any]) -> None:
     assert "baseline" not in json.loads(re.search(r"id='stb-data'>(.*?)</script>", text, re.S).group(1))  # type: ignore[union-attr]
     # Degenerate input still renders.
     assert "<canvas id='chart-latency'" in render_html({})
+
+
+def test_mixed_runs_show_per_protocol_rows_and_counter_groups(demo_results: dict[str, Any]) -> None:
+    row = {"totalMessages": 10, "failedMessages": 1, "errorRate": 0.1, "throughputQps": 5.0,
+           "latencyMs": {"p50": 1.5, "p95": 2.5, "p99": 3.5}}
+    results = {**demo_results, "protocols": {"http": row, "<mqtt>": row},
+               "httpStatusClasses": {"2xx": 9, "5xx": 1}, "injectedFailures": {"duplicate": 4},
+               "delivery": {"lost": 2}}
+    text = render_html(results)
+    assert "<h3>Per protocol</h3>" in text and "&lt;mqtt&gt;" in text and "<mqtt>" not in text
+    for title in ("HTTP status classes", "Injected failures", "Delivery (loss, duplicates, reordering)"):
+        assert f"<h3>{title}</h3>" in text
+    assert "Per protocol" not in render_html(demo_results)

@@ -195,10 +195,37 @@ def _summary(results: Mapping[str, Any], baseline: Mapping[str, Any] | None) -> 
         block = results.get(key)
         if isinstance(block, Mapping) and block:
             extra += f"<h3>{html.escape(title)}</h3>{_generic(block)}"
+    protocols = results.get("protocols")
+    if isinstance(protocols, Mapping) and len(protocols) > 1:
+        extra += "<h3>Per protocol</h3>" + _protocols_table(protocols)
+    for key, title in (("httpStatusClasses", "HTTP status classes"), ("injectedFailures", "Injected failures"),
+                       ("delivery", "Delivery (loss, duplicates, reordering)")):
+        block = results.get(key)
+        if isinstance(block, Mapping) and block:
+            extra += f"<h3>{html.escape(title)}</h3>{_generic(block)}"
     metrics = results.get("metrics")
     if isinstance(metrics, Mapping) and metrics:
         extra += "<h3>Per label</h3>" + _metrics_table(metrics)
     return table + "<h3>Latency</h3>" + lat_table + extra
+
+
+def _protocols_table(protocols: Mapping[str, Any]) -> str:
+    """A MIXED run's rows: each protocol's totals, error rate, throughput and corrected latency."""
+    head = ("<tr><th>Protocol</th><th>total</th><th>failed</th><th>error rate</th><th>QPS</th>"
+            + "".join(f"<th>{p} (ms)</th>" for p in ("p50", "p95", "p99")) + "</tr>")
+    rows = []
+    for name, row in protocols.items():
+        if not isinstance(row, Mapping):
+            continue
+        lat = row.get("latencyMs") if isinstance(row.get("latencyMs"), Mapping) else {}
+        assert isinstance(lat, Mapping)
+        rows.append(
+            f"<tr><th scope='row'>{html.escape(str(name))}</th><td>{_esc(row.get('totalMessages'))}</td>"
+            f"<td>{_esc(row.get('failedMessages'))}</td><td>{_esc(row.get('errorRate'))}</td>"
+            f"<td>{_esc(row.get('throughputQps'))}</td>"
+            + "".join(f"<td>{_esc(lat.get(p))}</td>" for p in ("p50", "p95", "p99")) + "</tr>"
+        )
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def _metrics_table(metrics: Mapping[str, Any]) -> str:
