@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint bench clean
+.PHONY: install services demo test lint bench clean
 
 install: $(STAMP)
 
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# mosquitto and NATS on loopback for the integration tests, nginx and wrk for tests and benchmarks.
+services:
+	bash scripts/start-services.sh
+
 demo: install
 	$(BIN)/streamtestbench demo
 
@@ -22,10 +26,10 @@ lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
-test: lint
+test: lint services
 	$(BIN)/pytest
 
-bench: install
+bench: install services
 	$(BIN)/python bench/run_all.py
 
 clean:

@@ -6,6 +6,12 @@
   Artillery sends telemetry on every run and stalls at exit without a network, so every run gets
   ``ARTILLERY_DISABLE_TELEMETRY=true`` and a Node ``--require`` guard (``loopback_guard.js``, written
   here) that refuses any non-loopback ``net``/``tls`` connection and DNS lookup.
+- Locust 2.47.0: ``pip install locust==2.47.0`` into ``bench/.peers/locustvenv`` (its gevent stack
+  stays out of the project's venv).
+- autocannon 9.0.0: ``npm install autocannon@9.0.0`` into ``bench/.peers/node`` (beside Artillery).
+- gmqtt 0.8.0 and aiomqtt 2.5.1 (with uvloop, as the engine uses it) into ``bench/.peers/mqttvenv``;
+  the benchmark's own publish loops (``mqtt_peer_loops.py``) run with that venv's Python.
+- wrk, hey, nginx, mosquitto (+ mosquitto_pub): Debian packages; ``apt-get install`` when missing.
 
 A peer that cannot be installed comes back as ``Peer(available=False, reason=...)``; nothing
 here raises, so a benchmark can print "unavailable (reason)" and go on.
@@ -249,13 +255,170 @@ def ensure_artillery() -> Peer:
         return Peer("artillery", False, reason=f"{type(error).__name__}: {error}")
 
 
+# ------------------------------------------------------------------------ Python peers in own venvs
+
+LOCUST_VERSION = "2.47.0"
+LOCUST_VENV = PEERS_DIR / "locustvenv"
+GMQTT_VERSION = "0.8.0"
+AIOMQTT_VERSION = "2.5.1"
+UVLOOP_VERSION = "0.23.0"
+MQTT_VENV = PEERS_DIR / "mqttvenv"
+
+
+def _venv_versions(venv: Path, packages: list[str]) -> dict[str, str]:
+    """Installed versions of ``packages`` inside ``venv`` ("" for a missing one)."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return dict.fromkeys(packages, "")
+    code = ("import importlib.metadata as m, json, sys\n"
+            "out = {}\n"
+            "for name in sys.argv[1:]:\n"
+            "    try: out[name] = m.version(name)\n"
+            "    except m.PackageNotFoundError: out[name] = ''\n"
+            "print(json.dumps(out))")
+    try:
+        done = subprocess.run([str(python), "-c", code, *packages], capture_output=True, timeout=60, check=False)
+        found = json.loads(done.stdout.decode() or "{}")
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return dict.fromkeys(packages, "")
+    return {name: str(found.get(name, "")) for name in packages}
+
+
+def _ensure_venv(venv: Path, pins: dict[str, str]) -> tuple[bool, str]:
+    """Create ``venv`` and pip-install the pinned packages unless they are already there."""
+    if _venv_versions(venv, list(pins)) == pins:
+        return True, ""
+    if not (venv / "bin" / "pip").exists():
+        ok, reason = _run([sys.executable, "-m", "venv", str(venv)])
+        if not ok:
+            return False, f"venv: {reason}"
+    specs = [f"{name}=={version}" for name, version in pins.items()]
+    ok, reason = _run([str(venv / "bin" / "pip"), "install", "--quiet", *specs])
+    if not ok:
+        return False, f"pip install {' '.join(specs)} failed: {reason}"
+    if _venv_versions(venv, list(pins)) != pins:
+        return False, f"pip install {' '.join(specs)} left other versions in {venv}"
+    return True, ""
+
+
+def ensure_locust() -> Peer:
+    try:
+        ok, reason = _ensure_venv(LOCUST_VENV, {"locust": LOCUST_VERSION})
+        if not ok:
+            return Peer("locust", False, reason=reason)
+        binary = LOCUST_VENV / "bin" / "locust"
+        if not binary.exists():
+            return Peer("locust", False, reason=f"locust=={LOCUST_VERSION} installed no {binary}")
+        return Peer("locust", True, [str(binary)], LOCUST_VERSION)
+    except Exception as error:  # a broken peer must never break the benchmark
+        return Peer("locust", False, reason=f"{type(error).__name__}: {error}")
+
+
+def ensure_mqtt_clients() -> Peer:
+    """One venv holding gmqtt and aiomqtt; ``command`` is its Python (run bench/mqtt_peer_loops.py)."""
+    pins = {"gmqtt": GMQTT_VERSION, "aiomqtt": AIOMQTT_VERSION, "uvloop": UVLOOP_VERSION}
+    try:
+        ok, reason = _ensure_venv(MQTT_VENV, pins)
+        if not ok:
+            return Peer("mqtt-clients", False, reason=reason)
+        found = _venv_versions(MQTT_VENV, ["gmqtt", "aiomqtt", "paho-mqtt", "uvloop"])
+        version = ", ".join(f"{name} {v}" for name, v in found.items() if v)
+        return Peer("mqtt-clients", True, [str(MQTT_VENV / "bin" / "python")], version)
+    except Exception as error:  # a broken peer must never break the benchmark
+        return Peer("mqtt-clients", False, reason=f"{type(error).__name__}: {error}")
+
+
+# ------------------------------------------------------------------------------------ autocannon
+
+AUTOCANNON_VERSION = "9.0.0"
+
+
+def _node_package_version(name: str) -> str:
+    try:
+        data = json.loads((NODE_DIR / "node_modules" / name / "package.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    return str(data.get("version", ""))
+
+
+def ensure_autocannon() -> Peer:
+    try:
+        node = shutil.which("node")
+        npm = shutil.which("npm")
+        if node is None or npm is None:
+            return Peer("autocannon", False, reason="node/npm not installed (apt-get install nodejs npm)")
+        script = NODE_DIR / "node_modules" / "autocannon" / "autocannon.js"
+        NODE_DIR.mkdir(parents=True, exist_ok=True)
+        if not script.is_file() or _node_package_version("autocannon") != AUTOCANNON_VERSION:
+            package = NODE_DIR / "package.json"
+            if not package.exists():
+                package.write_text(json.dumps({"name": "stb-bench-peers", "private": True}) + "\n")
+            ok, reason = _run([npm, "install", "--no-audit", "--no-fund", "--loglevel=error",
+                               f"autocannon@{AUTOCANNON_VERSION}"], cwd=NODE_DIR)
+            if not ok:
+                return Peer("autocannon", False, reason=f"npm install autocannon failed: {reason}")
+            if not script.is_file():
+                return Peer("autocannon", False, reason=f"npm install autocannon left no {script}")
+        return Peer("autocannon", True, [node, str(script)], _node_package_version("autocannon"),
+                    env={"NO_UPDATE_NOTIFIER": "1", "DO_NOT_TRACK": "1"})
+    except Exception as error:  # a broken peer must never break the benchmark
+        return Peer("autocannon", False, reason=f"{type(error).__name__}: {error}")
+
+
+# ------------------------------------------------------------------------------------- Debian tools
+
+DEBIAN_TOOLS = {"wrk": "wrk", "hey": "hey", "nginx": "nginx", "mosquitto": "mosquitto",
+                "mosquitto_pub": "mosquitto-clients", "mosquitto_sub": "mosquitto-clients"}
+"""Binary -> the Debian package that ships it."""
+
+
+def _debian_version(package: str) -> str:
+    try:
+        done = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package], capture_output=True, timeout=30,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else ""
+
+
+def _binary_path(binary: str) -> str | None:
+    return shutil.which(binary) or next((str(Path(d) / binary) for d in ("/usr/sbin", "/sbin")
+                                         if (Path(d) / binary).is_file()), None)
+
+
+def ensure_debian(binary: str) -> Peer:
+    """A tool from a Debian package; installed with apt-get (as root) when it is missing."""
+    package = DEBIAN_TOOLS.get(binary, binary)
+    try:
+        path = _binary_path(binary)
+        if path is None:
+            if os.geteuid() != 0 or shutil.which("apt-get") is None:
+                return Peer(binary, False, reason=f"not installed (apt-get install {package})")
+            ok, reason = _run(["apt-get", "install", "-y", "-q", package],
+                              env={"DEBIAN_FRONTEND": "noninteractive"})
+            if not ok:
+                _run(["apt-get", "update", "-q"])
+                ok, reason = _run(["apt-get", "install", "-y", "-q", package],
+                                  env={"DEBIAN_FRONTEND": "noninteractive"})
+            path = _binary_path(binary)
+            if path is None:
+                return Peer(binary, False, reason=f"apt-get install {package} failed: {reason}")
+        return Peer(binary, True, [path], _debian_version(package))
+    except Exception as error:  # a broken peer must never break the benchmark
+        return Peer(binary, False, reason=f"{type(error).__name__}: {error}")
+
+
 def ensure_all() -> dict[str, Peer]:
-    return {"k6": ensure_k6(), "artillery": ensure_artillery()}
+    found = {"k6": ensure_k6(), "artillery": ensure_artillery(), "locust": ensure_locust(),
+             "autocannon": ensure_autocannon(), "mqtt-clients": ensure_mqtt_clients()}
+    for binary in DEBIAN_TOOLS:
+        found[binary] = ensure_debian(binary)
+    return found
 
 
 def main() -> None:
     for peer in ensure_all().values():
-        line = f"{peer.name:10s} {peer.label()}"
+        line = f"{peer.name:13s} {peer.label()}"
         if peer.available:
             line += f"  -> {' '.join(peer.command)}"
         print(line)

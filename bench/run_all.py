@@ -6,13 +6,20 @@ Runs, one after the other (never in parallel: they pin cores and would measure e
 2. ``ws_capacity.py``                  -- 10,000 idle connections from one engine worker
 3. ``ws_capacity.py --connections 50000 --runs 1 ...`` -- several workers and source addresses
 4. ``accuracy.py``                     -- a 10 ms target, a 2 s stall, exact counts against /stats
+5. ``http_get.py``                     -- keep-alive GET from nginx: engine vs raw loop, wrk, k6, Locust,
+                                          autocannon, hey (results/http.md)
+6. ``http_open.py``                    -- open model at a fixed 20,000 req/s: rate held, dropped, corrected p99
+7. ``http_templates.py``               -- templates + captures + checks against a plain GET
+8. ``mqtt_publish.py``                 -- QoS 0 / QoS 1 publish vs gmqtt, aiomqtt, mosquitto_pub (results/mqtt.md)
+9. ``mqtt_e2e.py``                     -- pub -> mosquitto -> sub, with loss and duplicate counts
 (``memory_soak.py``, five minutes long, runs on its own.)
-4. every ``bench/*_bench.py``          -- benchmarks added later, run with no arguments
+10. every ``bench/*_bench.py``         -- benchmarks added later, run with no arguments
 
 A script that fails or overruns its time limit is recorded in the index and the rest still run.
-About 4 minutes on a quiet 2-core machine; under 10 when other work forces re-runs (each script
+About 15 minutes on a quiet 2-core machine; more when other work forces re-runs (each script
 bounds its re-runs and its waiting for the machine to calm down).
-Peers (k6, Artillery) are installed on first use into bench/.peers/ (see peers.py).
+Peers (k6, Artillery, Locust, autocannon, gmqtt/aiomqtt) are installed on first use into bench/.peers/,
+wrk, hey, nginx and mosquitto from Debian when missing (see peers.py).
 
     .venv/bin/python bench/run_all.py [--only ws_echo,ws_capacity]
 """
@@ -42,6 +49,8 @@ class Step:
     returncode: int | None = None
     seconds: float = 0.0
     skipped: str = ""
+    stem: str = ""
+    """The name of the results file it writes, when it is not the step's name."""
 
 
 def planned_steps() -> list[Step]:
@@ -52,6 +61,11 @@ def planned_steps() -> list[Step]:
         Step("accuracy", [python, str(BENCH_DIR / "accuracy.py")]),
         Step("ws_capacity_50000", [python, str(BENCH_DIR / "ws_capacity.py"), "--connections", "50000",
                                    "--runs", "1", "--extra-runs", "0", "--quiet-wait", "15", "--hold", "45"]),
+        Step("http_get", [python, str(BENCH_DIR / "http_get.py")], stem="http"),
+        Step("http_open", [python, str(BENCH_DIR / "http_open.py")]),
+        Step("http_templates", [python, str(BENCH_DIR / "http_templates.py")]),
+        Step("mqtt_publish", [python, str(BENCH_DIR / "mqtt_publish.py")], stem="mqtt"),
+        Step("mqtt_e2e", [python, str(BENCH_DIR / "mqtt_e2e.py")]),
     ]
     for script in sorted(BENCH_DIR.glob("*_bench.py")):
         steps.append(Step(script.stem, [python, str(script)]))
@@ -100,7 +114,7 @@ def write_index(steps: list[Step]) -> Path:
             status = f"killed after {step.timeout:.0f} s"
         else:
             status = str(step.returncode)
-        produced = sorted(RESULTS_DIR.glob(f"{step.name}.md"))
+        produced = sorted(RESULTS_DIR.glob(f"{step.stem or step.name}.md"))
         links = ", ".join(f"[{p.name}]({p.name})" for p in produced) or "—"
         lines.append(f"| {step.name} | {status} | {step.seconds:.0f} | {links} |")
     lines += ["", "## All result files", ""]

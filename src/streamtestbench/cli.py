@@ -134,7 +134,7 @@ def resolve_scenario(scenario_file: Path | None, overrides: RunOverrides) -> Sce
     if not isinstance(data, dict):
         raise ScenarioError([Problem(source, "", "a scenario is a mapping of fields", line=1)])
     return scenario_from_data(apply_overrides(data, overrides), f"{source} (with command-line options)",
-                              build_source_map(text))
+                              build_source_map(text), base_dir=scenario_file.parent)
 
 
 @main.command()

@@ -1,8 +1,6 @@
-"""Pure parts of the WebSocket behaviour: URLs, auth headers, source addresses, flow compilation."""
+"""Pure parts of the WebSocket behaviour: URLs, source addresses, flow compilation."""
 
 from __future__ import annotations
-
-import base64
 
 import pytest
 
@@ -11,12 +9,10 @@ from streamtestbench.flows.websocket import (
     Send,
     Think,
     UnsupportedStep,
-    auth_headers,
     compile_flow,
     source_hosts,
     websocket_url,
 )
-from streamtestbench.scenario.auth import Authentication
 from streamtestbench.scenario.model import Scenario
 
 
@@ -33,19 +29,6 @@ def _flow(steps: list[dict[str, object]]) -> list[object]:
 ])
 def test_websocket_url(endpoint: str, path: str | None, expected: str) -> None:
     assert websocket_url(endpoint, path) == expected
-
-
-def test_auth_headers_for_each_type() -> None:
-    assert auth_headers(Authentication.model_validate({"type": "BEARER_TOKEN", "credentials": {"token": "t"}})) \
-        == {"Authorization": "Bearer t"}
-    basic = auth_headers(Authentication.model_validate({"type": "BASIC_AUTH",
-                                                        "credentials": {"username": "u", "password": "p"}}))
-    assert base64.b64decode(basic["Authorization"].split()[1]) == b"u:p"
-    assert auth_headers(Authentication.model_validate({"type": "API_KEY", "credentials": {"key": "k"}})) \
-        == {"X-API-Key": "k"}
-    jwt = auth_headers(Authentication.model_validate({"type": "JWT", "credentials": {"secret": "s" * 32}}))
-    assert jwt["Authorization"].startswith("Bearer ey")
-    assert auth_headers(None) == {}
 
 
 def test_source_addresses_spread_only_when_ports_would_run_out() -> None:
@@ -129,3 +112,12 @@ def test_an_expectation_never_met_is_a_counted_timeout() -> None:
         ], vus=1)
     assert results["failedMessages"] == 1
     assert results["errors"] == [{"kind": "Response timeout", "count": 1}]
+
+
+def test_broadcast_and_publish_are_one_way_and_leave_the_callback_chain() -> None:
+    flow = compile_flow(_flow([{"send": {"json": {"type": "broadcast", "data": {"channel": "c", "data": 1}}}},
+                               {"send": {"json": {"type": "publish", "channel": "c"}}}]), "ws://h/ws", {})
+    assert [op.one_way for op in flow.ops] == [True, True]
+    assert flow.only_sends is None
+    ping = compile_flow(_flow([{"send": {"json": {"type": "ping"}}}]), "ws://h/ws", {})
+    assert ping.only_sends is not None and not ping.only_sends[0].one_way

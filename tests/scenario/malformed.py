@@ -20,7 +20,7 @@ ANY = "<any>"
 """For cross-field errors raised by a model validator: where they point is not asserted here."""
 
 STEPS = "connect, send, expect, subscribe, unsubscribe, loop, think, disconnect, request, graphql, rpc, mcp, publish"
-PROTOCOLS = "'WEBSOCKET', 'MQTT', 'HTTP', 'GRAPHQL', 'JSONRPC' or 'MIXED'"
+PROTOCOLS = "'WEBSOCKET', 'MQTT', 'HTTP', 'GRAPHQL', 'JSONRPC', 'NATS' or 'MIXED'"
 PAYLOADS = "'VOICE_DATA', 'BEHAVIORAL_DATA', 'SESSION_DATA', 'METRICS', 'HEARTBEAT' or 'CUSTOM'"
 
 

@@ -36,7 +36,7 @@ KINDS = ["websocket", "mqtt", "http", "graphql", "mcp", "mixed"]
 
 SEED_SCALE = {
     "mobile_sync_stress.json", "basic_structure.json", "mqtt_graphql_load.json",  # seed 000 as written
-    "websocket_medium.json", "websocket_stress.json", "websocket_progressive.json",  # seed 001
+    "websocket_medium.json", "websocket_stress.json", "websocket_progressive.json", "fanout_nats.json",  # seed 001
     "artillery_staging.json", "agents_communication_flow.json",  # seed 003
     "http_basic_load.json",  # seed 004: "100 req/s for 2 minutes"
 }

@@ -258,7 +258,7 @@ def test_mixed_with_phases() -> None:
 
 
 def test_mixed_example_plan() -> None:
-    (example,) = EXAMPLES["mixed"]
+    example = EXAMPLES["mixed"][0]
     plan = build_plan(load(example.data))
     assert [round(w.share, 2) for w in plan.workloads] == [0.6, 0.2, 0.2]
     assert [s.name for s in plan.stages] == ["ramp-up", "steady", "ramp-down"]

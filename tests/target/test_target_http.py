@@ -50,6 +50,21 @@ def test_router_exact_params_404_and_405() -> None:
     assert not_allowed.status == 405 and not_allowed.allowed == ("DELETE", "PUT")
 
 
+def test_router_memo_follows_new_routes_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamtestbench.target import http_routes
+
+    monkeypatch.setattr(http_routes, "MEMO_SIZE", 4)
+    router = Router()
+    router.add("GET", "/items/{id}", noop)
+    assert router.resolve("GET", "/items/1") is router.resolve("GET", "/items/1")
+    assert router.resolve("GET", "/things/1").status == 404
+    router.add("GET", "/things/{id}", noop)  # a route added later is not hidden by a remembered 404
+    assert router.resolve("GET", "/things/1").params == {"id": "1"}
+    for i in range(20):
+        assert router.resolve("GET", f"/items/{i}").params == {"id": str(i)}
+    assert len(router._memo) <= 4
+
+
 def test_default_routes_are_flagged_for_auth_and_ops() -> None:
     routes = {(r.pattern, m): r for r in default_router().routes() for m in r.methods}
     public = {p for (p, _), r in routes.items() if r.public}
@@ -74,6 +89,26 @@ def test_encode_response() -> None:
     assert body == b'{"a":1}'
     closing = encode_response(Response.text("x"), keep_alive=False, head=True)
     assert b"Connection: close" in closing and closing.endswith(b"\r\n\r\n")
+
+
+def test_encode_chunked_and_no_content() -> None:
+    chunked = Response(200, b"", "text/event-stream", {"Cache-Control": "no-cache"}, chunks=(b"ab", b"", b"c" * 17))
+    wire = encode_response(chunked, keep_alive=True)
+    head, _, body = wire.partition(b"\r\n\r\n")
+    assert b"Transfer-Encoding: chunked" in head and b"Content-Length" not in head
+    assert body == b"2\r\nab\r\n11\r\n" + b"c" * 17 + b"\r\n0\r\n\r\n"  # empty chunks are skipped
+    assert encode_response(chunked, keep_alive=True, head=True) == head + b"\r\n\r\n"
+    no_content = encode_response(Response(204), keep_alive=True)
+    assert no_content == b"HTTP/1.1 204 No Content\r\n\r\n"
+
+
+def test_chunked_handler() -> None:
+    response = call("GET", "/chunked?n=28&size=2")
+    assert response.status == 200 and response.chunks is not None and len(response.chunks) == 28
+    assert response.chunks[0] == b"aa" and response.chunks[25] == b"zz" and response.chunks[26] == b"aa"
+    assert call("GET", "/chunked").chunks == tuple(bytes([97 + i]) * 64 for i in range(10))
+    for bad in ("n=0", "n=10001", "size=65537", "size=x"):
+        assert call("GET", f"/chunked?{bad}").status == 400, bad
 
 
 def test_health_and_stats_handlers() -> None:

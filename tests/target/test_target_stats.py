@@ -27,6 +27,10 @@ def busy_stats() -> Stats:
     stats.count_http(200)
     stats.count_http(429)
     stats.count_http(418)  # untracked status -> "other"
+    stats.rest_requests = 6
+    stats.graphql_operations = 7
+    stats.graphql_events = 12
+    stats.mcp_messages = 2
     return stats
 
 
@@ -58,6 +62,7 @@ def test_stats_document_shape() -> None:
     assert doc["faults"]["active"] == ["drop:1"] and doc["faults"]["applied"]["drop"] == 4
     assert doc["rateLimited"] == {"ws": 0, "http": 1, "total": 1}
     assert doc["uptimeSeconds"] == 1.235
+    assert doc["api"] == {"rest": 6, "graphql": 7, "graphqlEvents": 12, "mcp": 2}
 
 
 def test_prometheus_exposition() -> None:
@@ -71,6 +76,8 @@ def test_prometheus_exposition() -> None:
     assert 'stb_target_http_requests_total{status="200"} 2' in lines
     assert 'stb_target_faults_applied_total{kind="drop"} 4' in lines
     assert 'stb_target_rate_limited_total{protocol="http"} 1' in lines
+    assert 'stb_target_api_requests_total{api="graphql"} 7' in lines
+    assert "stb_target_graphql_subscription_events_total 12" in lines
     for line in lines:
         if line.startswith("# TYPE"):
             assert line.split()[-1] in ("gauge", "counter")

@@ -22,11 +22,11 @@ _GROUP_FIELDS = ("protocol", "endpoint", "payloads", "flow", "authentication", "
 
 def group_scenario(scenario: Scenario, group: UserGroup) -> Scenario:
     """The scenario as one group sees it: the group's protocol, endpoint and flow; the parent's load shape."""
-    data = scenario.to_data()
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
     data.pop("groups", None)
     for key in ("payloads", "flow", "authentication", "mqtt", "data"):
         data.pop(key, None)
-    group_data = group.to_data()
+    group_data = group.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_unset=True)
     for key in _GROUP_FIELDS:
         if key in group_data:
             data[key] = group_data[key]

@@ -23,6 +23,7 @@ BEHAVIOURS: dict[Protocol, tuple[str, str]] = {
     Protocol.GRAPHQL: ("streamtestbench.flows.http", "HttpBehaviour"),
     Protocol.JSONRPC: ("streamtestbench.flows.http", "HttpBehaviour"),
     Protocol.MQTT: ("streamtestbench.flows.mqtt", "MqttBehaviour"),
+    Protocol.NATS: ("streamtestbench.flows.publisher", "NatsPublishBehaviour"),
 }
 """Module and class per protocol; MIXED dispatches each group to one of these."""
 
@@ -32,7 +33,8 @@ STEP_HINTS: dict[Protocol, str] = {
     Protocol.HTTP: "HTTP flows use request (or get/post/put/patch/delete), graphql, rpc, mcp, loop, think",
     Protocol.GRAPHQL: "GraphQL flows use graphql, request, loop, think",
     Protocol.JSONRPC: "JSON-RPC flows use rpc, mcp, request, loop, think",
-    Protocol.MQTT: "MQTT flows use publish, subscribe, unsubscribe, expect, loop, think",
+    Protocol.MQTT: "MQTT flows use connect, publish, subscribe, unsubscribe, expect, loop, think, disconnect",
+    Protocol.NATS: "NATS flows use publish, loop, think",
 }
 
 SUPPORTED_PROTOCOLS = frozenset(BEHAVIOURS) | {Protocol.MIXED}

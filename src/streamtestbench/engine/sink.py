@@ -29,10 +29,13 @@ class WorkerSink:
         self._append = metrics.buffer.append
         self._append_row = metrics.buffer.append_row
         self._counters = metrics.counters
+        self._push_ids: dict[str, int] = {}
+        """Push metric ids by bare name for the current stage (pushes arrive at broadcast rates)."""
 
     def set_stage(self, stage: str) -> None:
         self.stage = stage
         self._ids = self._by_stage.setdefault(stage, {})
+        self._push_ids = {}
 
     def _metric(self, name: str) -> int:
         metric = self._ids.get(name)
@@ -89,7 +92,10 @@ class WorkerSink:
     def push(self, name: str, latency_ns: int, nbytes: int, gap: int = 0, reordered: bool = False) -> None:
         end = time.monotonic_ns()
         start = end - max(latency_ns, 0)
-        self._append(self._metric(PUSH_PREFIX + name), start, start, end, nbytes, 0, NO_ERROR)
+        metric = self._push_ids.get(name)
+        if metric is None:
+            metric = self._push_ids[name] = self._metric(PUSH_PREFIX + name)
+        self._append(metric, start, start, end, nbytes, 0, NO_ERROR)
         if gap:
             self._counters.incr("push_gaps", gap)
         if reordered:

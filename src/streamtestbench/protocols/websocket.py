@@ -9,8 +9,10 @@ frames are measured from their server timestamp, with sequence gaps counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
+import struct
 import time
 from collections import deque
 from collections.abc import Callable
@@ -35,6 +37,8 @@ class Pending:
     waiter: asyncio.Future[bool] | None
     chained: bool = False
     deadline_ns: int = 0
+    duplicate: bool = False
+    """An injected extra copy's place in a reply queue: its reply is absorbed, not measured."""
 
 
 NextMessage = Callable[[], "tuple[bytes, str, str | None, Any] | None"]
@@ -65,6 +69,13 @@ class MeasuredConnection(WSListener):
         self.stopping = False
         self.timeout_ns = RESPONSE_TIMEOUT_NS
         self._sweeper: asyncio.TimerHandle | None = None
+        self.aborted = False
+        """Dropped on purpose by failure injection: treat as gone even before the close is seen."""
+        self.abort_error = "Connection closed"
+        self.reopen_delay_s = 0.0
+        """How long the client waits before reconnecting after an injected drop."""
+        self.duplicate_keys: dict[Any, int] = {}
+        """Keyed replies still expected for injected duplicates: absorbed, never measured."""
 
     # -- picows callbacks -------------------------------------------------------------
     def on_ws_connected(self, transport: WSTransport) -> None:
@@ -112,9 +123,15 @@ class MeasuredConnection(WSListener):
                     self._broadcast(message, len(data))
                     return
                 if CORRELATION_KEY in data and "correlation_id" in message:
-                    pending = self.by_key.pop(("c", message["correlation_id"]), None)
+                    key = ("c", message["correlation_id"])
+                    pending = self.by_key.pop(key, None)
+                    if pending is None and self.duplicate_keys and self._absorb_duplicate(key):
+                        return
                 elif kind_name == "agent_response":
-                    pending = self.by_key.pop(("t", message.get("timestamp")), None)
+                    key = ("t", message.get("timestamp"))
+                    pending = self.by_key.pop(key, None)
+                    if pending is None and self.duplicate_keys and self._absorb_duplicate(key):
+                        return
                 elif isinstance(kind_name, str):
                     queue = self.by_type.get(kind_name)
                     if queue:
@@ -122,6 +139,8 @@ class MeasuredConnection(WSListener):
         if pending is None and self.echoes:
             pending = self.echoes.popleft()
         if pending is not None:
+            if pending.duplicate:
+                return
             self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes)
             if pending.chained:
                 self._advance_chain(now)
@@ -179,7 +198,7 @@ class MeasuredConnection(WSListener):
         if self._sweeper is not None:
             self._sweeper.cancel()
         self.chain = None
-        self.fail_pending("Connection closed")
+        self.fail_pending(self.abort_error)
         self._end_chain(False)
         self.recorder.connection_closed(None if self.clean_close or self._closing else "Connection reset")
         if not self.closed.done():
@@ -214,6 +233,8 @@ class MeasuredConnection(WSListener):
         self.by_key.clear()
         self.echoes.clear()
         for pending in entries:
+            if pending.duplicate:
+                continue
             self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes, error)
             if pending.waiter is not None and not pending.waiter.done():
                 pending.waiter.set_result(False)
@@ -238,6 +259,8 @@ class MeasuredConnection(WSListener):
         self.expire(2**62, error)
 
     def _fail(self, pending: Pending, now: int, error: str) -> None:
+        if pending.duplicate:
+            return
         self.recorder.message(pending.name, pending.intended_ns, pending.start_ns, now, pending.nbytes, error)
         if pending.chained:
             self._advance_chain(now)
@@ -263,9 +286,9 @@ class MeasuredConnection(WSListener):
              waiter: asyncio.Future[bool] | None, text: bool = True, chained: bool = False) -> None:
         """Send ``payload`` and register what answers it: a reply type, a key, or an echo."""
         transport = self.transport
-        if transport is None or transport.is_disconnected:
+        if transport is None or transport.is_disconnected or self.aborted:
             now = time.monotonic_ns()
-            self.recorder.message(name, intended_ns, now, now, len(payload), "Connection closed")
+            self.recorder.message(name, intended_ns, now, now, len(payload), self.abort_error)
             if waiter is not None and not waiter.done():
                 waiter.set_result(False)
             if chained:
@@ -293,6 +316,61 @@ class MeasuredConnection(WSListener):
         if transport is not None and not transport.is_disconnected:
             transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
             self.recorder.sent(len(payload))
+
+    def send_duplicate(self, payload: bytes, reply_type: str | None, key: Any, text: bool = True) -> None:
+        """Send an injected extra copy of a message just sent; its reply is absorbed, not measured.
+
+        A keyed reply is recognised by its key; a typed reply or an echo by a placeholder that holds
+        the copy's place in the FIFO queue, so later replies still pair with the right messages.
+        """
+        transport = self.transport
+        if transport is None or transport.is_disconnected or self.aborted:
+            return
+        if key is not None:
+            self.duplicate_keys[key] = self.duplicate_keys.get(key, 0) + 1
+        else:
+            now = time.monotonic_ns()
+            placeholder = Pending("", now, now, len(payload), None, deadline_ns=now + self.timeout_ns, duplicate=True)
+            if reply_type is not None:
+                self.by_type.setdefault(reply_type, deque()).append(placeholder)
+            else:
+                self.echoes.append(placeholder)
+        transport.send(WSMsgType.TEXT if text else WSMsgType.BINARY, payload)
+        self.recorder.sent(len(payload))
+
+    def _absorb_duplicate(self, key: Any) -> bool:
+        left = self.duplicate_keys.get(key)
+        if left is None:
+            return False
+        if left > 1:
+            self.duplicate_keys[key] = left - 1
+        else:
+            del self.duplicate_keys[key]
+        return True
+
+    def abort(self, error: str, reopen_delay_s: float = 0.0) -> None:
+        """Drop the connection abruptly (TCP reset, no close handshake), as a network failure would.
+
+        Messages in flight fail with ``error``, so they are told apart from the server's failures;
+        the close itself is not an error (the client caused it and counts it).
+        """
+        transport = self.transport
+        self.aborted = True
+        self.abort_error = error
+        self.reopen_delay_s = reopen_delay_s
+        if transport is None or transport.is_disconnected:
+            return
+        self._closing = True
+        sock = transport.underlying_transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.disconnect()
+
+    @property
+    def gone(self) -> bool:
+        """Closed, or dropped on purpose and about to be."""
+        return self.aborted or self.closed.done()
 
     def close(self, code: int = 1000) -> None:
         transport = self.transport

@@ -29,6 +29,8 @@ class Protocol(_UpperEnum):
     HTTP = "HTTP"
     GRAPHQL = "GRAPHQL"
     JSONRPC = "JSONRPC"
+    NATS = "NATS"
+    """A publisher feeding a NATS subject (seed 001's fan-out source), usually one group of a MIXED run."""
     MIXED = "MIXED"
 
 

@@ -95,7 +95,8 @@ class Check(ScenarioModel):
     @model_validator(mode="after")
     def _one_kind(self) -> Self:
         kinds = [k for k, v in (("status", self.status), ("jsonPath", self.json_path),
-                                ("contains", self.contains), ("header", self.header)) if v is not None]
+                                ("contains", None if self.header is not None else self.contains),
+                                ("header", self.header)) if v is not None]
         if len(kinds) != 1:
             raise ValueError("a check needs exactly one of status, jsonPath, contains, header")
         return self
@@ -139,6 +140,8 @@ class GraphQLSpec(ScenarioModel):
     operation_name: str | None = None
     url: str | None = None
     subscription: bool = False
+    events: int | None = Field(default=None, ge=1)
+    """A subscription ends after this many events (None: at the server's complete, or the run's end)."""
     capture: list[Capture] = Field(default_factory=list)
     check: list[Check] = Field(default_factory=list)
 

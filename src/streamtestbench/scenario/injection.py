@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import ScenarioModel
 from .enums import MutationType
@@ -47,6 +47,14 @@ class Mutation(ScenarioModel):
     new_value: Any = None
     new_name: str | None = Field(default=None, min_length=1)
 
+    @field_validator("field_path")
+    @classmethod
+    def _readable_path(cls, value: str) -> str:
+        from ..faults.schema_drift import parse_path  # the faults package imports this module
+
+        parse_path(value)  # a PathError is a ValueError: reported against fieldPath at load time
+        return value
+
     @model_validator(mode="after")
     def _needs(self) -> Self:
         if self.type is MutationType.RENAME_FIELD and not self.new_name:
@@ -66,6 +74,16 @@ class ConnectionDrops(ScenarioModel):
     reconnect_delay_ms: int = Field(default=1000, ge=0)
 
 
+class ReconnectStorm(ScenarioModel):
+    """At ``atSeconds`` into the run, drop ``fraction`` of the connections at once; each reconnects
+    after ``reconnectDelayMs``. Tests how the server copes with a thundering herd of handshakes."""
+
+    enabled: bool = True
+    at_seconds: float = Field(ge=0.0)
+    fraction: float = Field(gt=0.0, le=1.0)
+    reconnect_delay_ms: int = Field(default=0, ge=0)
+
+
 class FailureInjection(ScenarioModel):
     """Client-side faults; each injection is counted in the results apart from server errors."""
 
@@ -74,3 +92,4 @@ class FailureInjection(ScenarioModel):
     duplicate_messages: DuplicateMessages | None = None
     schema_drift: SchemaDrift | None = None
     connection_drops: ConnectionDrops | None = None
+    reconnect_storm: ReconnectStorm | None = None

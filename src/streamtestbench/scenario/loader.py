@@ -11,10 +11,11 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from .data import DataFileError, resolve_data_file, scan_data_files
 from .errors import Problem, ScenarioError
 from .fields import allowed_keys, model_at, suggest
 from .flow import STEP_KINDS, normalise_steps
-from .interpolate import MissingVariable, interpolate
+from .interpolate import MissingVariable, declared_names, interpolate
 from .model import Scenario
 from .source import SourceMap, build_source_map, looks_like_json, parse_text
 
@@ -40,11 +41,12 @@ def load_scenario(path: str | Path, env: Mapping[str, str] | None = None) -> Sce
         raise ScenarioError([Problem(source, "", "is not UTF-8 text")]) from None
     except OSError as error:
         raise ScenarioError([Problem(source, "", f"cannot read: {error.strerror}")]) from None
-    return load_scenario_text(text, source, env)
+    return load_scenario_text(text, source, env, base_dir=file.parent)
 
 
-def load_scenario_text(text: str, source: str = "<scenario>", env: Mapping[str, str] | None = None) -> Scenario:
-    """Validate scenario ``text``; ``source`` names it in errors."""
+def load_scenario_text(text: str, source: str = "<scenario>", env: Mapping[str, str] | None = None, *,
+                       base_dir: Path | None = None) -> Scenario:
+    """Validate scenario ``text``; ``source`` names it in errors, ``base_dir`` anchors its data files."""
     data = parse_text(text, source)
     if looks_like_json(source, text):
         _reject_duplicate_keys(text, source)
@@ -53,20 +55,29 @@ def load_scenario_text(text: str, source: str = "<scenario>", env: Mapping[str, 
         path, line = source_map.duplicates[0]
         raise ScenarioError([Problem(source, format_path(path), f"key '{path[-1]}' appears twice in one object",
                                      line=line, hint="keep one of them")])
-    return scenario_from_data(data, source, source_map, env)
+    return scenario_from_data(data, source, source_map, env, base_dir=base_dir)
 
 
 def scenario_from_data(data: Any, source: str = "<scenario>", source_map: SourceMap | None = None,
-                       env: Mapping[str, str] | None = None) -> Scenario:
-    """Validate already-parsed data (from a file, flags or an API)."""
+                       env: Mapping[str, str] | None = None, *, base_dir: Path | None = None) -> Scenario:
+    """Validate already-parsed data (from a file, flags or an API).
+
+    ``base_dir`` is the scenario file's folder: relative ``data.file`` names resolve against it
+    (the current directory when None).
+    """
     source_map = source_map or SourceMap()
     if not isinstance(data, dict):
         raise ScenarioError([Problem(source, "", f"a scenario is a mapping of fields, got {_kind(data)}",
                                      line=1, hint='start the file with {"name": ..., "protocol": ...}')])
+    environment = os.environ if env is None else env
+    columns, unusable = scan_data_files(data, environment, base_dir)
+    file_problems = [_data_file_problem(loc, error, source, source_map, base_dir) for loc, error in unusable]
     try:
-        data = interpolate(data, os.environ if env is None else env)
-        return Scenario.model_validate(data)
+        data = interpolate(data, environment, keep=declared_names(data) | columns)
+        scenario = Scenario.model_validate(data)
     except MissingVariable as missing:
+        if file_problems:
+            raise ScenarioError(file_problems) from None  # the unset name is most likely one of its columns
         raise ScenarioError([Problem(
             source, format_path(missing.path), f"environment variable {missing.name} is not set",
             line=source_map.line_of(missing.path),
@@ -74,10 +85,24 @@ def scenario_from_data(data: Any, source: str = "<scenario>", source_map: Source
         )]) from None
     except ValidationError as error:
         problems = [_problem(detail, source, source_map, data) for detail in error.errors()]
-        raise ScenarioError(_dedupe(problems)) from None
+        raise ScenarioError(_dedupe(file_problems + problems)) from None
     except RecursionError:
         raise ScenarioError([Problem(source, "", "the scenario is nested too deeply",
                                      hint="a scenario needs a few levels of nesting, not hundreds")]) from None
+    if file_problems:
+        raise ScenarioError(file_problems)
+    for spec in [scenario.data, *(group.data for group in scenario.groups)]:
+        if spec is not None:
+            spec.file = str(resolve_data_file(spec.file, base_dir))
+    return scenario
+
+
+def _data_file_problem(loc: tuple[str | int, ...], error: DataFileError, source: str, source_map: SourceMap,
+                       base_dir: Path | None) -> Problem:
+    folder = (base_dir if base_dir is not None else Path.cwd()).resolve()
+    return Problem(source, format_path(loc), f"data file cannot be used: {error}", line=source_map.line_of(loc),
+                   hint=f"a relative path starts at the scenario's folder ({folder}); the file needs a header "
+                        "row (or \"fields\") and at least one row of values")
 
 
 def normalise_data(data: Any) -> Any:

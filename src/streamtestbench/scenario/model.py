@@ -8,6 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .auth import Authentication
 from .base import ScenarioModel, Seconds
+from .data import DataSpec
 from .enums import PayloadType, Protocol
 from .flow import Step, normalise_steps
 from .injection import FailureInjection
@@ -22,7 +23,17 @@ ENDPOINT_SCHEMES: dict[Protocol, tuple[str, ...]] = {
     Protocol.HTTP: ("http", "https"),
     Protocol.GRAPHQL: ("http", "https", "ws", "wss"),
     Protocol.JSONRPC: ("http", "https", "ws", "wss"),
+    Protocol.NATS: ("nats",),
 }
+
+
+class MqttWill(ScenarioModel):
+    """The message the broker publishes when a client vanishes without DISCONNECT (``${clientId}`` allowed)."""
+
+    topic: str = Field(min_length=1)
+    payload: str = ""
+    qos: Literal[0, 1, 2] = 0
+    retain: bool = False
 
 
 class MqttOptions(ScenarioModel):
@@ -38,6 +49,7 @@ class MqttOptions(ScenarioModel):
     username: str | None = None
     password: str | None = None
     max_inflight: int = Field(default=16, ge=1, le=65535)
+    will: MqttWill | None = None
 
 
 class LoadSpec(ScenarioModel):
@@ -46,9 +58,12 @@ class LoadSpec(ScenarioModel):
     protocol: Protocol = Protocol.WEBSOCKET
     endpoint: str | None = None
     payloads: list[PayloadType] = Field(default_factory=list)
+    custom_payload: Any = None
+    """The JSON template CUSTOM payloads render (``{{ $randomUUID() }}``, ``${vu}``...)."""
     flow: list[Step] = Field(default_factory=list)
     authentication: Authentication | None = None
     mqtt: MqttOptions | None = None
+    data: DataSpec | None = None
 
     @field_validator("flow", mode="before")
     @classmethod

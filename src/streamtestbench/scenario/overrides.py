@@ -19,6 +19,7 @@ DEFAULT_ENDPOINTS: dict[Protocol, str] = {
     Protocol.HTTP: "http://127.0.0.1:8000/echo",
     Protocol.GRAPHQL: "http://127.0.0.1:8000/graphql",
     Protocol.JSONRPC: "http://127.0.0.1:8000/mcp",
+    Protocol.NATS: "nats://127.0.0.1:4222",
 }
 FLAG_DEFAULTS = {"duration": 60.0, "connections": 10, "rate": 1.0}
 

@@ -74,6 +74,20 @@ def _http_class_rate(outcome: str) -> Callable[[Results], float | None]:
     return get
 
 
+def _delivery_count(key: str, push_key: str | None) -> Callable[[Results], float | None]:
+    """A delivery counter, plus the matching count from server pushes (broadcast ``seq`` gaps)."""
+
+    def get(doc: Results) -> float | None:
+        delivery = doc.get("delivery")
+        if not isinstance(delivery, Mapping):
+            return None
+        pushes = doc.get("pushMetrics")
+        from_pushes = pushes.get(push_key, 0) if push_key and isinstance(pushes, Mapping) else 0
+        return float(int(delivery.get(key, 0)) + int(from_pushes))
+
+    return get
+
+
 def _scoped_total(doc: Results) -> float | None:
     # stages say totalMessages/failedMessages; named metrics say total/failed
     return as_number(doc.get("totalMessages", doc.get("total")))
@@ -169,9 +183,10 @@ def _build_registry() -> dict[str, MetricDef]:
     for outcome in (*HTTP_OUTCOMES, "timeout"):
         add(MetricDef(f"http_{outcome}_rate", "rate", f"HTTP requests ending in {outcome} / all HTTP requests (0..1)",
                       _http_class_rate(outcome)))
-    add(MetricDef("delivery_lost", "count", "published messages never delivered (gaps in sequence)",
-                  _path("delivery", "lost")))
-    add(MetricDef("delivery_duplicates", "count", "messages delivered more than once", _path("delivery", "duplicates")))
+    add(MetricDef("delivery_lost", "count", "messages never delivered: sequence gaps of brokers and broadcasts",
+                  _delivery_count("lost", "gaps")))
+    add(MetricDef("delivery_duplicates", "count", "messages delivered more than once",
+                  _delivery_count("duplicates", None)))
     add(MetricDef("dropped_iterations", "count", "iterations the pacer could not start", _path("droppedIterations")))
     add(MetricDef("messages_total", "count", "messages completed (ok + failed)", _path("totalMessages"), _scoped_total))
     add(MetricDef("messages_failed", "count", "failed messages", _path("failedMessages"), _scoped_failed))

@@ -49,6 +49,11 @@ def _check_host(ctx: click.Context, param: click.Parameter, value: str) -> str:
               help="Processes sharing the port via SO_REUSEPORT.")
 @click.option("--loop", "loop_kind", type=click.Choice(["uvloop", "asyncio"]), default="uvloop",
               show_default=True, help="Event loop implementation.")
+@click.option("--nats", "nats_url", default=None, metavar="URL",
+              help="NATS server to relay from (seed 001's broker), e.g. nats://127.0.0.1:4222; needs --relay.")
+@click.option("--relay", "relays", multiple=True, metavar="SUBJECT[=CHANNEL]",
+              help="Relay a NATS subject (wildcards allowed) to WebSocket channel CHANNEL, or to the channel "
+                   "named by the subject's last token (repeatable).")
 def target_command(
     host: str,
     port: int,
@@ -60,8 +65,11 @@ def target_command(
     seed: int | None,
     workers: int,
     loop_kind: str,
+    nats_url: str | None,
+    relays: tuple[str, ...],
 ) -> None:
-    """Run the reference target: WebSocket (/ws, /ws/mobile/sync/) and HTTP endpoints on loopback."""
+    """Run the reference target on loopback: WebSocket (/ws, /ws/mobile/sync/), REST (/api/v1/users,
+    /api/v1/posts), GraphQL (/graphql over HTTP and graphql-transport-ws), MCP (/mcp) and ops endpoints."""
     from .server import serve
 
     config = TargetConfig(
@@ -75,6 +83,8 @@ def target_command(
         seed=seed,
         workers=workers,
         use_uvloop=loop_kind == "uvloop",
+        nats_url=nats_url,
+        relays=relays,
     )
     try:
         config.validate()

@@ -51,6 +51,8 @@ class TargetConfig:
     use_aiofastnet: bool = True
     backlog: int = 4096
     max_frame_size: int = 16 * 1024 * 1024
+    nats_url: str | None = None
+    relays: tuple[str, ...] = ()
 
     def validate(self) -> None:
         """Raise :class:`TargetConfigError` naming the first bad setting."""
@@ -69,6 +71,27 @@ class TargetConfig:
             raise TargetConfigError(f"--workers must be >= 1, got {self.workers}")
         if not self.jwt_secret:
             raise TargetConfigError("a JWT secret is required (pass --jwt-secret or set STB_JWT_SECRET)")
+        self._validate_relay()
+
+    def _validate_relay(self) -> None:
+        """--relay needs --nats; both point at loopback and parse (seed 001's broker feed)."""
+        if not self.relays and not self.nats_url:
+            return
+        from ..protocols.nats import parse_url
+        from .nats_relay import parse_relay
+
+        if not self.nats_url:
+            raise TargetConfigError("--relay needs --nats nats://127.0.0.1:4222")
+        if not self.relays:
+            raise TargetConfigError("--nats needs at least one --relay SUBJECT")
+        try:
+            host = parse_url(self.nats_url).host
+            for spec in self.relays:
+                parse_relay(spec)
+        except ValueError as exc:
+            raise TargetConfigError(str(exc)) from None
+        if not is_loopback_host(host):
+            raise TargetConfigError(f"--nats must be a loopback address, got {self.nats_url!r}")
 
     @property
     def bind_host(self) -> str:

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from .broadcast import ChannelHub
 from .config import TargetConfig
+from .datastore import DataStore
 from .faults import Fault, FaultController
 from .stats import Stats, stats_document, vector_to_totals
 
@@ -45,6 +46,7 @@ class TargetContext:
     """Created once per process by the server; every protocol and listener holds a reference."""
 
     __slots__ = (
+        "_data",
         "clock",
         "config",
         "connections",
@@ -77,6 +79,7 @@ class TargetContext:
         self.connections: set[Closable] = set()
         self.stopping = False
         self.workers = config.workers
+        self._data: DataStore | None = None
         # Told about runtime fault changes, so other worker processes can follow (see workers.py).
         self.fault_sink: Callable[[list[str]], None] | None = None
 
@@ -85,6 +88,13 @@ class TargetContext:
         self.faults.set(faults, self.clock())
         if self.fault_sink is not None:
             self.fault_sink(self.faults.specs())
+
+    @property
+    def data(self) -> DataStore:
+        """Users and posts for the REST, GraphQL and MCP endpoints, built on first use."""
+        if self._data is None:
+            self._data = DataStore()
+        return self._data
 
     def uptime(self) -> float:
         return self.clock() - self.started_at

@@ -14,7 +14,7 @@ from .faults import FaultSpecError, parse_faults
 from .http_types import Request, Response
 from .stats import render_prometheus
 
-__all__ = ["ECHO_RESPONSE", "admin_faults", "echo", "health", "login", "metrics", "stats", "stats_reset"]
+__all__ = ["ECHO_RESPONSE", "admin_faults", "chunked", "echo", "health", "login", "metrics", "stats", "stats_reset"]
 
 ECHO_RESPONSE = Response(200, b'{"ok":true}', "application/json", static=True)
 
@@ -40,6 +40,28 @@ def stats_reset(request: Request, ctx: TargetContext) -> Response:
 def echo(request: Request, ctx: TargetContext) -> Response:
     """A fixed tiny body: the cheapest useful endpoint for HTTP throughput benchmarks."""
     return ECHO_RESPONSE
+
+
+CHUNKED_MAX_N = 10_000
+CHUNKED_MAX_SIZE = 65_536
+
+
+def chunked(request: Request, ctx: TargetContext) -> Response:
+    """``GET /chunked?n=10&size=64``: ``n`` HTTP chunks of ``size`` bytes each (chunk i is the
+    letter ``"abc..z"[i % 26]`` repeated), to test clients' Transfer-Encoding: chunked handling."""
+    limits = {"n": (10, CHUNKED_MAX_N), "size": (64, CHUNKED_MAX_SIZE)}
+    values: dict[str, int] = {}
+    for name, (default, most) in limits.items():
+        raw = request.query_value(name)
+        if raw is None or raw == "":
+            values[name] = default
+        elif raw.isascii() and raw.isdigit() and 1 <= int(raw) <= most:
+            values[name] = int(raw)
+        else:
+            return Response.error(400, f"query parameter {name!r} must be an integer from 1 to {most}")
+    size = values["size"]
+    chunks = tuple(bytes([97 + i % 26]) * size for i in range(values["n"]))
+    return Response(200, b"", "text/plain; charset=utf-8", chunks=chunks)
 
 
 def login(request: Request, ctx: TargetContext) -> Response:

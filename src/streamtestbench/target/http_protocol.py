@@ -14,7 +14,7 @@ import logging
 from typing import Any, cast
 
 import httptools
-from picows import WSAutoPingStrategy
+from picows import WSAutoPingStrategy, WSUpgradeResponseWithListener
 from picows.picows import WSProtocol  # type: ignore[attr-defined]
 
 from .context import TargetContext
@@ -306,14 +306,16 @@ class HttpProtocol(asyncio.Protocol):
     def _handle_non_ws_upgrade(self, request: Request) -> None:
         self._handle(request, False)
 
-    def _hand_off(self, request: Request, listener: SessionListener, tail: bytes) -> None:
+    def _hand_off(
+        self, request: Request, listener: SessionListener | WSUpgradeResponseWithListener, tail: bytes
+    ) -> None:
         transport = self._transport
         assert transport is not None
         if self._outbox is not None:
             self._outbox.cancel()
         raw = self._raw_request(request) + tail
 
-        def listener_factory(_upgrade_request: Any) -> SessionListener:
+        def listener_factory(_upgrade_request: Any) -> SessionListener | WSUpgradeResponseWithListener:
             return listener
 
         ws_protocol = TargetWSProtocol(

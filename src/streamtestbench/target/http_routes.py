@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from .context import TargetContext
 from .http_types import Request, Response
 
-__all__ = ["Handler", "Route", "RouteMatch", "Router", "default_router"]
+__all__ = ["MEMO_SIZE", "Handler", "Route", "RouteMatch", "Router", "default_router"]
+
+MEMO_SIZE = 4096
 
 Handler = Callable[[Request, TargetContext], Response]
 
@@ -70,6 +72,9 @@ class Router:
         # (method, raw target bytes) -> the fixed response of a ``constant`` route, so the HTTP
         # protocol can answer benchmark endpoints without building a Request at all.
         self.constants: dict[tuple[bytes, bytes], Response] = {}
+        # (method, path) -> match for parameterised paths already seen (``GET /api/v1/users/1`` in a
+        # benchmark resolves once); bounded by clearing it when full.
+        self._memo: dict[tuple[str, str], RouteMatch] = {}
 
     def add(
         self,
@@ -83,6 +88,7 @@ class Router:
     ) -> Route:
         """Register ``handler``; ``constant`` declares that it always returns that very response
         (no side effects), which lets the protocol skip routing for it when nothing else applies."""
+        self._memo.clear()
         names = [methods] if isinstance(methods, str) else list(methods)
         route = Route(frozenset(m.upper() for m in names), pattern, handler, public, ops, constant)
         parts = _split(pattern)
@@ -101,9 +107,16 @@ class Router:
         return route
 
     def resolve(self, method: str, path: str) -> RouteMatch:
-        fast = self._fast.get((method, path))
+        fast = self._fast.get((method, path)) or self._memo.get((method, path))
         if fast is not None:
             return fast
+        match = self._resolve_slowly(method, path)
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        self._memo[(method, path)] = match
+        return match
+
+    def _resolve_slowly(self, method: str, path: str) -> RouteMatch:
         parts = _split(path)
         candidates: list[tuple[Route, dict[str, str]]] = [
             (route, {}) for route in self._exact.get(parts, ())
@@ -127,6 +140,7 @@ class Router:
 
 def default_router() -> Router:
     """The target's endpoints. WebSocket paths are not here: upgrades are routed in ws_routes."""
+    from . import graphql_api, mcp_api, rest_api
     from . import http_handlers as h
 
     router = Router()
@@ -137,4 +151,8 @@ def default_router() -> Router:
     router.add("POST", "/auth/login", h.login, public=True)
     router.add(("GET", "POST"), "/echo", h.echo, constant=h.ECHO_RESPONSE)
     router.add(("GET", "POST"), "/admin/faults", h.admin_faults, ops=True)
+    router.add("GET", "/chunked", h.chunked)
+    router.add(("GET", "POST"), "/graphql", graphql_api.graphql_http)
+    router.add("POST", "/mcp", mcp_api.mcp_http)
+    rest_api.register(router)
     return router

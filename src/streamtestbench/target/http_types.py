@@ -111,13 +111,16 @@ class Request:
 
 @dataclass(slots=True)
 class Response:
-    """``static`` marks a module-level constant: its wire bytes are encoded once and reused."""
+    """``static`` marks a module-level constant: its wire bytes are encoded once and reused.
+    ``chunks`` (instead of ``body``) sends the body with ``Transfer-Encoding: chunked``, one HTTP
+    chunk per item (SSE streams, the /chunked test endpoint)."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = "application/json"
     headers: Mapping[str, str] = field(default_factory=dict)
     static: bool = False
+    chunks: tuple[bytes, ...] | None = None
 
     @classmethod
     def json(cls, data: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -134,14 +137,21 @@ class Response:
 
 def encode_response(response: Response, *, keep_alive: bool, head: bool = False) -> bytes:
     """Serialise for HTTP/1.1; ``head`` keeps Content-Length but leaves the body out."""
-    lines = [
-        f"HTTP/1.1 {response.status} {reason_phrase(response.status)}",
-        f"Content-Type: {response.content_type}",
-        f"Content-Length: {len(response.body)}",
-    ]
+    chunks = response.chunks
+    lines = [f"HTTP/1.1 {response.status} {reason_phrase(response.status)}"]
+    if response.status == 204:  # no content: neither a body nor its framing headers (RFC 9110)
+        chunks = None
+    else:
+        lines.append(f"Content-Type: {response.content_type}")
+        lines.append("Transfer-Encoding: chunked" if chunks is not None else f"Content-Length: {len(response.body)}")
     if not keep_alive:
         lines.append("Connection: close")
     for name, value in response.headers.items():
         lines.append(f"{name}: {value}")
     head_bytes = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head_bytes if head else head_bytes + response.body
+    if head or response.status == 204:
+        return head_bytes
+    if chunks is not None:
+        framed = [b"%x\r\n%b\r\n" % (len(chunk), chunk) for chunk in chunks if chunk]
+        return head_bytes + b"".join(framed) + b"0\r\n\r\n"
+    return head_bytes + response.body

@@ -18,6 +18,7 @@ from .config import TargetConfig
 from .context import StatsSource, TargetContext
 from .http_protocol import HttpProtocol
 from .http_routes import Router, default_router
+from .nats_relay import RelayStartError, start_relay
 from .netutil import listen_socket
 from .stats import Stats
 from .ticker import BroadcastTicker
@@ -113,12 +114,16 @@ async def run_target(
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, stop_event.set)
     ctx, server, ticker = await start_target(config, sock=sock, stats=stats, stats_source=stats_source)
+    relay = None
     try:
+        relay = await start_relay(ctx)  # subscribed before the listening line, so publishes are not missed
         if on_started is not None:
             on_started(ctx)
         on_listening(config.url_host(), bound_port(server))
         await stop_event.wait()
     finally:
+        if relay is not None:
+            await relay.stop()
         await stop_target(ctx, server, ticker)
 
 
@@ -148,5 +153,8 @@ def serve(config: TargetConfig, *, on_listening: OnListening = _print_listening)
         pass
     except OSError as exc:
         print(f"streamtestbench target: cannot listen on {config.host}:{config.port}: {exc}", file=sys.stderr)
+        return 1
+    except RelayStartError as exc:
+        print(f"streamtestbench target: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -37,6 +37,10 @@ COUNTERS: tuple[str, ...] = (
     "rate_limited_ws",
     "rate_limited_http",
     "broadcasts",
+    "rest_requests",
+    "graphql_operations",
+    "graphql_events",
+    "mcp_messages",
 )
 # HTTP statuses get fixed slots so the vector has one shape in every worker; the rest count as 0.
 TRACKED_STATUSES: tuple[int, ...] = (
@@ -71,6 +75,10 @@ class Stats:
     rate_limited_ws: int
     rate_limited_http: int
     broadcasts: int
+    rest_requests: int
+    graphql_operations: int
+    graphql_events: int
+    mcp_messages: int
 
     def __init__(self) -> None:
         for name in GAUGES + COUNTERS:
@@ -158,6 +166,12 @@ def stats_document(
             "http": totals["rate_limited_http"],
             "total": totals["rate_limited_ws"] + totals["rate_limited_http"],
         },
+        "api": {
+            "rest": totals["rest_requests"],
+            "graphql": totals["graphql_operations"],
+            "graphqlEvents": totals["graphql_events"],
+            "mcp": totals["mcp_messages"],
+        },
     }
 
 
@@ -192,4 +206,10 @@ def render_prometheus(totals: Mapping[str, int], *, uptime_seconds: float) -> st
            [(f'{{kind="{kind}"}}', totals[f"faults_{kind}"]) for kind in ("stall", "slow", "drop", "reset")])
     metric("stb_target_rate_limited_total", "counter", "Clients refused by the rate limit.",
            [('{protocol="ws"}', totals["rate_limited_ws"]), ('{protocol="http"}', totals["rate_limited_http"])])
+    metric("stb_target_api_requests_total", "counter",
+           "REST requests, GraphQL operations (HTTP and WebSocket) and MCP JSON-RPC messages.",
+           [('{api="rest"}', totals["rest_requests"]), ('{api="graphql"}', totals["graphql_operations"]),
+            ('{api="mcp"}', totals["mcp_messages"])])
+    metric("stb_target_graphql_subscription_events_total", "counter", "GraphQL subscription events sent.",
+           [("", totals["graphql_events"])])
     return "\n".join(lines) + "\n"

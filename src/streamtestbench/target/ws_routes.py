@@ -6,14 +6,17 @@ hand the connection to picows or write the refusal.
 
 from __future__ import annotations
 
+from picows import WSUpgradeResponseWithListener
+
 from ..auth.jwt import InvalidToken, verify_token
+from . import graphql_ws
 from .context import TargetContext
 from .http_types import Request, Response
 from .ws_listeners import MobileSyncListener, ProtocolListener, SessionListener
 
 __all__ = ["WS_PATHS", "authorize", "is_ws_path", "resolve_ws"]
 
-WS_PATHS = ("/ws", "/ws/mobile/sync")
+WS_PATHS = ("/ws", "/ws/mobile/sync", "/graphql")
 
 
 def _normal(path: str) -> str:
@@ -38,7 +41,7 @@ def authorize(request: Request, ctx: TargetContext) -> Response | None:
     return None
 
 
-def resolve_ws(request: Request, ctx: TargetContext) -> SessionListener | Response:
+def resolve_ws(request: Request, ctx: TargetContext) -> SessionListener | WSUpgradeResponseWithListener | Response:
     """The listener for an upgrade to ``request.path``, or the response refusing it."""
     path = _normal(request.path)
     if path not in WS_PATHS:
@@ -53,4 +56,6 @@ def resolve_ws(request: Request, ctx: TargetContext) -> SessionListener | Respon
         if not device_id:
             return Response.error(400, "device_id query parameter is required")
         return MobileSyncListener(ctx, device_id)
+    if path == "/graphql":
+        return graphql_ws.upgrade(request, ctx)
     return ProtocolListener(ctx)

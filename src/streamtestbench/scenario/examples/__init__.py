@@ -24,7 +24,7 @@ import yaml
 from .mixed import MIXED_PROTOCOLS
 from .mqtt import MQTT_PUBSUB_FLOW, MQTT_QOS1
 from .seed000 import BASIC_STRUCTURE, MOBILE_SYNC_TEST, MQTT_GRAPHQL_LOAD
-from .seed001 import WS_MEDIUM, WS_PROGRESSIVE, WS_QUICK, WS_STRESS
+from .seed001 import FANOUT_NATS, WS_MEDIUM, WS_PROGRESSIVE, WS_QUICK, WS_STRESS
 from .seed003 import AGENTS_FLOW, AGENTS_HEAVY, AGENTS_MEDIUM, AGENTS_QUICK, ARTILLERY_QUICK, ARTILLERY_STAGING
 from .seed004 import (
     GRAPHQL_QUERY_MUTATION,
@@ -112,7 +112,7 @@ EXAMPLES: dict[str, list[Example]] = {
     ],
     "graphql": [_example("graphql_query_mutation.json", GRAPHQL_QUERY_MUTATION)],
     "mcp": [_example("mcp_tools.json", MCP_TOOLS)],
-    "mixed": [_example("mixed_protocols.json", MIXED_PROTOCOLS)],
+    "mixed": [_example("mixed_protocols.json", MIXED_PROTOCOLS), _example("fanout_nats.json", FANOUT_NATS)],
 }
 """The examples by kind; ``generate --type all`` writes every one into one directory."""
 

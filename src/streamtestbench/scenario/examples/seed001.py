@@ -54,3 +54,26 @@ WS_PROGRESSIVE: dict[str, Any] = {
     "authentication": BEARER,
     "validation": {"minSuccessRate": 0.95, "thresholds": ["avg < 20"]},
 }
+
+FANOUT_NATS: dict[str, Any] = {
+    "name": "WebSocket Fan-out via NATS",
+    "description": (
+        "Seed 001's broadcast pattern end to end: one publisher feeds the NATS subject stb.fanout.ticks at "
+        "50 messages/s; the reference target relays it to 1,000 WebSocket clients subscribed to 'ticks'. "
+        "Latency is publish -> delivery (from the publisher's stamp); gaps count lost messages. Start the "
+        "target relaying the local NATS server: streamtestbench target --broadcast-rate 0 "
+        "--nats 127.0.0.1:4222 --relay 'stb.fanout.>'"
+    ),
+    "protocol": "MIXED",
+    "duration_seconds": 30,
+    "connections": 1001,
+    "groups": [
+        {"name": "subscribers", "weight": 1000, "protocol": "WEBSOCKET", "endpoint": WS_URL,
+         "flow": [{"connect": {}}, {"subscribe": {"channel": "ticks"}}, {"think": 3600}]},
+        {"name": "feed", "weight": 1, "protocol": "NATS", "endpoint": "${NATS_URL:-nats://127.0.0.1:4222}",
+         "flow": [{"think": 5},
+                  {"publish": {"topic": "stb.fanout.ticks", "json": {"kind": "tick"}, "count": 1000, "rate": 50}}]},
+    ],
+    "validation": {"thresholds": ["delivery_lost == 0", "ws.broadcast.p99 < 500"]},
+}
+"""Seed 001's fan-out through a broker: the relay keeps the publisher's time stamp, so latency spans it all."""

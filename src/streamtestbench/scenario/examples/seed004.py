@@ -185,7 +185,7 @@ MCP_TOOLS: dict[str, Any] = {
         {"rpc": {"method": "tools/list"}},
         {"mcp": {"tool": "echo", "arguments": {"text": "Load test message ${vu}-${iteration}"}}},
         {"mcp": {"tool": "get_time"}},
-        {"mcp": {"tool": "get_user_info", "arguments": {"userId": "${vu}"}}},
+        {"mcp": {"tool": "get_user_info", "arguments": {"userId": "{{ $randomInt(1, 1000) }}"}}},
     ],
     "validation": {"maxErrorRate": 0.01, "maxP95LatencyMs": 200, "minThroughputQps": 100},
 }
