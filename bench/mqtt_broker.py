@@ -37,6 +37,7 @@ max_queued_messages {max_queued}
 max_queued_bytes 0
 max_inflight_messages 0
 max_connections -1
+sys_interval 1
 log_dest file {folder / "mosquitto.log"}
 log_type error
 log_type warning
@@ -96,6 +97,31 @@ class Mosquitto:
         log = self.log_tail()
         self.stop()
         raise RuntimeError(f"mosquitto did not start on {self.host}:{self.port}: {log}")
+
+    def publishes_received(self, interval_s: float = 1.1, tries: int = 6) -> int | None:
+        """PUBLISH packets the broker has received since it started, from its ``$SYS`` counter: the check that
+        a publisher's own count reached the broker. The counter is refreshed every second (``sys_interval 1``)
+        and lags a busy broker, so it is read until two readings a refresh apart agree. None: unreadable."""
+        previous: int | None = None
+        for _ in range(tries):
+            time.sleep(interval_s)
+            current = self._sys_counter("$SYS/broker/publish/messages/received")
+            if current is not None and current == previous:
+                return current
+            previous = current
+        return previous
+
+    def _sys_counter(self, topic: str) -> int | None:
+        client = shutil.which("mosquitto_sub")
+        if client is None:
+            return None
+        try:
+            done = subprocess.run([client, "-h", self.host, "-p", str(self.port), "-t", topic, "-C", "1", "-W", "5"],
+                                  capture_output=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        text = done.stdout.decode("ascii", "replace").strip()
+        return int(text) if text.isdigit() else None
 
     def log_tail(self, limit: int = 400) -> str:
         if self._dir is None:

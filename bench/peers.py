@@ -9,7 +9,7 @@
 - Locust 2.47.0: ``pip install locust==2.47.0`` into ``bench/.peers/locustvenv`` (its gevent stack
   stays out of the project's venv).
 - autocannon 9.0.0: ``npm install autocannon@9.0.0`` into ``bench/.peers/node`` (beside Artillery).
-- gmqtt 0.8.0 and aiomqtt 2.5.1 (with uvloop, as the engine uses it) into ``bench/.peers/mqttvenv``;
+- gmqtt 0.8.0 and aiomqtt 2.5.1 (with uvloop 0.23.0, as the engine uses it) into ``bench/.peers/mqttvenv``;
   the benchmark's own publish loops (``mqtt_peer_loops.py``) run with that venv's Python.
 - wrk, hey, nginx, mosquitto (+ mosquitto_pub): Debian packages; ``apt-get install`` when missing.
 

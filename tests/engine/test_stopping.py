@@ -34,3 +34,19 @@ def test_a_set_signal_does_not_sleep() -> None:
     stop.set()
     assert asyncio.run(stop.sleep(30)) is False
     assert stop.is_set()
+
+
+def test_until_returns_when_the_future_finishes_or_the_signal_is_set() -> None:
+    async def scenario() -> tuple[bool, bool, bool, int]:
+        loop = asyncio.get_running_loop()
+        stop = StopSignal()
+        finished: asyncio.Future[int] = loop.create_future()
+        loop.call_later(0.01, finished.set_result, 1)
+        first = await stop.until(finished)
+        pending: asyncio.Future[int] = loop.create_future()
+        loop.call_later(0.01, stop.set)
+        second = await stop.until(pending)
+        third = await stop.until(loop.create_future())  # already stopped: returns at once
+        return first, second, third, len(stop._waiters)
+
+    assert asyncio.run(scenario()) == (True, False, False, 0)

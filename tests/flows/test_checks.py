@@ -143,3 +143,26 @@ def test_no_checks_no_captures() -> None:
     assert compiled.empty
     assert not compiled.needs_body
     assert compiled.evaluate(response(status=500)) == (None, {})
+
+
+@pytest.mark.parametrize("raw_checks, raw_captures, status, body", [
+    ([{"jsonPath": "data.id", "exists": True}], [{"json": "tokens.accessToken", "as": "token"}], 200, BODY),
+    ([{"jsonPath": "data.id", "exists": True}], [{"json": "nope", "as": "token"}], 200, BODY),
+    ([{"jsonPath": "data", "exists": True}], [{"json": "tokens", "as": "tokens"}], 200, BODY),
+    ([{"jsonPath": "nope"}], [{"json": "data", "as": "data"}], 200, BODY),
+    ([{"jsonPath": "$.data"}], [{"json": "nope", "as": "n"}, {"json": "tokens", "as": "t"}], 200, BODY),
+    ([], [{"json": "tokens", "as": "t"}], 200, b"[1]"),
+    ([{"jsonPath": "0"}], [{"json": "0", "as": "first"}], 200, [{"a": 1}]),
+    ([{"status": 201}, {"contains": "jwt"}], [{"json": "data.id", "as": "id"}], 500, BODY),
+    ([{"jsonPath": "data.id", "equals": "${vu}"}], [], 200, BODY),
+    ([{"jsonPath": "data.id"}], [{"json": "data.id", "as": "id"}], 200, b"not json"),
+    ([{"header": "x-request-id"}], [{"header": "x-request-id", "as": "rid"}], 200, BODY),
+])
+def test_apply_agrees_with_evaluate_and_stores_captures_in_the_variables(
+        raw_checks: list[dict[str, Any]], raw_captures: list[dict[str, Any]], status: int, body: Any) -> None:
+    compiled = CompiledChecks(checks(*raw_checks), captures(*raw_captures))
+    answer = response(status=status, body=body)
+    ctx = RenderContext(vu=42, iteration=0, rng=random.Random(0), variables={"kept": 1})
+    failure, captured = compiled.evaluate(answer, ctx)
+    assert compiled.apply(answer.status, answer.headers, answer.body, ctx) == failure
+    assert ctx.variables == {"kept": 1, **captured}

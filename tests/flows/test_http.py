@@ -15,13 +15,11 @@ import orjson
 import pytest
 
 from streamtestbench.engine.stopping import StopSignal
-from streamtestbench.flows.http import HttpBehaviour, RequestOp, check_flow, compile_flow, http_endpoint
-from streamtestbench.flows.http_auth import StaticAuth
-from streamtestbench.flows.websocket import UnsupportedStep
+from streamtestbench.flows.http import HttpBehaviour
+from streamtestbench.flows.http_steps import RequestOp, compile_flow
 from streamtestbench.protocols.http_client import split_url
 from streamtestbench.scenario.loader import scenario_from_data
 from streamtestbench.scenario.model import Scenario
-from streamtestbench.templating import RenderContext
 from tests.protocols.test_http_client import ListRecorder, NginxServer, Silent, free_port, nginx
 
 __all__ = ["EchoServer", "make_scenario", "nginx", "one_pass"]
@@ -123,55 +121,6 @@ def run(factory: Callable[[], Any]) -> Any:
     return asyncio.run(factory())
 
 
-# -- compilation ------------------------------------------------------------------------------
-def test_websocket_steps_are_refused_before_the_run() -> None:
-    scenario = make_scenario("http://127.0.0.1:1", [{"get": {"url": "/"}}])
-    check_flow(scenario)
-    bad = Scenario.model_validate({"name": "t", "protocol": "HTTP", "endpoint": "http://127.0.0.1:1",
-                                   "duration_seconds": 1, "connections": 1, "flow": [{"send": "hello"}]})
-    with pytest.raises(UnsupportedStep, match="not an HTTP step"):
-        check_flow(bad)
-
-
-def test_a_malformed_template_is_refused_before_the_run() -> None:
-    scenario = make_scenario("http://127.0.0.1:1", [{"get": {"url": "/x?{{ $noSuchFunction() }}"}}])
-    with pytest.raises(UnsupportedStep, match="step 1"):
-        check_flow(scenario)
-
-
-def test_a_templated_host_is_refused() -> None:
-    scenario = make_scenario("http://127.0.0.1:1", [{"get": {"url": "http://${vu}.example/x"}}])
-    with pytest.raises(UnsupportedStep, match="host"):
-        check_flow(scenario)
-
-
-def test_http_endpoint_forms() -> None:
-    assert http_endpoint("127.0.0.1:8000") == "http://127.0.0.1:8000"
-    assert http_endpoint("ws://127.0.0.1:8000/graphql") == "http://127.0.0.1:8000/graphql"
-    assert http_endpoint("wss://h/graphql") == "https://h/graphql"
-
-
-def test_static_request_bytes_are_exact() -> None:
-    scenario = make_scenario("http://127.0.0.1:8080", [
-        {"post": {"url": "/api/v1/users", "json": {"name": "a"}, "headers": {"X-Tag": "t"}}},
-    ])
-    op = compile_flow(scenario.flow, "http://127.0.0.1:8080")[0]
-    assert isinstance(op, RequestOp) and op.static and op.name == "http.POST /api/v1/users"
-    data = op.build(RenderContext(vu=0, iteration=0, rng=random.Random(0)), StaticAuth())
-    assert data.startswith(b"POST /api/v1/users HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n")
-    assert b"Content-Type: application/json\r\nX-Tag: t\r\n" in data
-    assert data.endswith(b'Content-Length: 12\r\n\r\n{"name":"a"}')
-
-
-def test_metric_names_drop_the_query_and_keep_the_template() -> None:
-    scenario = make_scenario("http://127.0.0.1:8080", [
-        {"get": {"url": "/api/v1/users?limit=10"}}, {"get": {"url": "/api/v1/users/${vu}"}},
-        {"get": {"url": "http://127.0.0.2:9000/other"}},
-    ])
-    names = [op.name for op in compile_flow(scenario.flow, "http://127.0.0.1:8080") if isinstance(op, RequestOp)]
-    assert names == ["http.GET /api/v1/users", "http.GET /api/v1/users/${vu}", "http.GET /other"]
-
-
 # -- templates, checks and captures -----------------------------------------------------------
 def test_templates_render_per_virtual_user_and_captures_feed_later_steps() -> None:
     async def go() -> None:
@@ -192,6 +141,48 @@ def test_templates_render_per_virtual_user_and_captures_feed_later_steps() -> No
             assert headers["x-from"] == "from-header"
             assert 1 <= int(headers["x-number"]) <= 5
             assert orjson.loads(server.requests[2][3]) == {"owner": 7, "token": "from-body"}
+
+    run(go)
+
+
+def test_a_closed_loop_of_templated_checked_requests_stays_on_the_callback_path() -> None:
+    flow = [{"get": {"url": "/echo?i=${iteration}&prev=${token}&m={{ unset }}",
+                     "capture": [{"json": "method", "as": "token"}],
+                     "check": [{"jsonPath": "headers.host", "exists": True}]}}]
+
+    async def go() -> None:
+        async with EchoServer() as server:
+            recorder = ListRecorder()
+            scenario = make_scenario(server.url, flow, variables={"token": "none"})
+            behaviour = HttpBehaviour(scenario, recorder, random.Random(1), grace_s=1.0)
+            assert behaviour.fast
+            stop = StopSignal()
+            task = asyncio.ensure_future(behaviour.run_connection(0, stop, None))
+            while len(recorder.messages) < 5:
+                await asyncio.sleep(0.01)
+            stop.set()
+            await asyncio.wait_for(task, 5)
+            assert server.targets()[:3] == ["/echo?i=0&prev=none&m=", "/echo?i=1&prev=GET&m=",
+                                            "/echo?i=2&prev=GET&m="]
+            assert all(error is None for _, error in errors(recorder))
+            assert recorder.errors == ["template variable not set: unset"]
+            assert len(recorder.kinds("open")) == 1
+
+    run(go)
+
+
+@pytest.mark.parametrize(("check", "failure"), [
+    ([], "HTTP 4xx"), ([{"status": 404}], "capture failed: x"), ([{"status": 200}], "check failed: status"),
+])
+def test_an_error_status_skips_captures_unless_the_status_is_checked(check: list[Any], failure: str) -> None:
+    async def go() -> None:
+        async with EchoServer() as server:
+            recorder = ListRecorder()
+            scenario = make_scenario(server.url, [{"get": {"url": "/status/404", "check": check,
+                                                            "capture": [{"json": "x", "as": "x"}]}}])
+            behaviour = await one_pass(scenario, recorder)
+            assert behaviour.fast
+            assert errors(recorder) == [("http.GET /status/404", failure)]
 
     run(go)
 
@@ -326,6 +317,24 @@ def test_rate_model_sends_one_pass_per_due_time(nginx: NginxServer) -> None:
         await behaviour.run_connection(0, StopSignal(), lambda i: dues[i] if i < len(dues) else None)
         assert [intended for _, intended, _, _, _, _ in recorder.messages] == dues
         assert all(start >= intended for _, intended, start, _, _, _ in recorder.messages)
+
+    run(go)
+
+
+def test_an_arrival_reusing_a_user_starts_with_its_own_number_and_no_earlier_captures() -> None:
+    async def go() -> None:
+        async with EchoServer() as server:
+            recorder = ListRecorder()
+            scenario = make_scenario(server.url, [
+                {"get": {"url": "/u/${vu}?t=${token}"}},
+                {"get": {"url": "/token", "capture": [{"json": "data.token", "as": "token"}]}},
+            ])
+            behaviour = await one_pass(scenario, recorder, unit=3)
+            reused = behaviour.idle_users[0]
+            await one_pass(scenario, recorder, unit=4, behaviour=behaviour)
+            assert behaviour.idle_users == [reused]  # the same user served the second arrival
+            assert [request[1] for request in server.requests[::2]] == ["/u/3?t=", "/u/4?t="]
+            await behaviour.close()
 
     run(go)
 

@@ -152,7 +152,7 @@ def test_a_401_logs_in_again_and_retries_once(auth_target: TargetProcess) -> Non
         recorder = ListRecorder()
         scenario = login_scenario(auth_target.url, [{"get": {"url": "/echo"}}])
         behaviour = await one_pass(scenario, recorder)
-        session = behaviour.idle_sessions[0]
+        session = behaviour.idle_users[0].session
         assert isinstance(session.auth, LoginAuth) and session.auth.logins == 1
         session.auth._set_headers({"Authorization": "Bearer expired-or-revoked"})
         await one_pass(scenario, recorder, behaviour=behaviour)
@@ -203,7 +203,7 @@ def test_login_again_when_the_token_nears_its_expiry() -> None:
             scenario = login_scenario(server.url, [{"get": {"url": "/a"}}])
             before = time.monotonic_ns()
             behaviour = await one_pass(scenario, recorder)
-            auth = behaviour.idle_sessions[0].auth
+            auth = behaviour.idle_users[0].session.auth
             expected = before + int((TokenServer.ttl - refresh_margin_s(TokenServer.ttl)) * 1e9)
             assert abs(auth.refresh_at_ns - expected) < 5 * 10**9
             first = server.requests[1][2]["authorization"]

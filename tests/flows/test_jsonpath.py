@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streamtestbench.flows.jsonpath import MISSING, compile_path, parse_path
+from streamtestbench.flows.jsonpath import MISSING, compile_path, parse_path, single_key
 
 DOCUMENT = {
     "data": {"users": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], "createPost": {"id": "p1"}},
@@ -96,3 +96,9 @@ def test_generated_paths_read_their_leaf(case: tuple[Any, list[str | int], Any])
     text = "$" + "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in steps)
     assert compile_path(text)(document) == leaf
     assert compile_path(text + ".zzzz-not-there")(document) is MISSING
+
+
+@pytest.mark.parametrize("path, key", [("id", "id"), ("$.id", "id"), ("['a.b']", "a.b"), ("data.id", None),
+                                       ("[0]", None), ("$", None)])
+def test_single_key_names_a_one_key_path(path: str, key: str | None) -> None:
+    assert single_key(path) == key

@@ -54,6 +54,21 @@ def test_values_read_as_json_inside_text() -> None:
     assert to_text({"a": 1}) == '{"a":1}'
 
 
+@pytest.mark.parametrize("template, expected", [
+    ("${flag}", "true"), ("[${nothing}]", "[null]"), ("/x/${items}?r=${ratio}", "/x/[1,2]?r=0.5"),
+    ("${flag}${nothing}", "truenull"), ("n=${count}&s=${name}", "n=7&s=ann"),
+])
+def test_one_and_two_expression_templates_read_values_as_json(template: str, expected: str) -> None:
+    ctx = context(flag=True, nothing=None, items=[1, 2], ratio=0.5, count=7, name="ann")
+    compiled = compile_text(template)
+    assert compiled.render(ctx) == expected
+    assert compiled.renderer()(ctx) == expected
+
+
+def test_a_static_template_renderer_gives_its_text() -> None:
+    assert compile_text("/plain").renderer()(context()) == "/plain"
+
+
 def test_environment_is_read_once_at_compile(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STB_TEST_HOST", "example.test")
     compiled = compile_text("https://{{ $env.STB_TEST_HOST }}/x")
@@ -86,6 +101,14 @@ def test_random_int_is_inclusive_of_both_bounds() -> None:
     compiled = compile_text("{{ $randomInt(1, 3) }}")
     ctx = context()
     assert {compiled.render_value(ctx) for _ in range(200)} == {1, 2, 3}
+
+
+def test_random_int_past_float_precision_stays_in_range_and_reproducible() -> None:
+    compiled = compile_text("{{ $randomInt(0, 99999999999999999999) }}")
+    values = [compiled.render_value(context(seed=seed)) for seed in range(20)]
+    assert all(isinstance(value, int) and 0 <= value <= 99999999999999999999 for value in values)
+    assert any(value > 2**53 for value in values)
+    assert values == [compiled.render_value(context(seed=seed)) for seed in range(20)]
 
 
 def test_timestamp_is_milliseconds_since_epoch() -> None:

@@ -192,12 +192,10 @@ async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
     index = ctx.slice.worker
     iterations: set[asyncio.Task[None]] = set()
 
-    async def iterate(unit: int, due_ns: int) -> None:
+    def finished(task: asyncio.Task[None]) -> None:
         nonlocal busy
-        try:
-            await ctx.behaviour.run_iteration(unit, due_ns, ctx.stop)
-        finally:
-            busy -= 1
+        busy -= 1
+        iterations.discard(task)
 
     try:
         while not ctx.stop.is_set():
@@ -213,9 +211,9 @@ async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
                 if pooled and busy >= allocated:
                     allocated += 1
                 busy += 1
-                task = ctx.spawn(iterate(index, ctx.at_ns(group.start_seconds + due)))
+                task = ctx.spawn(ctx.behaviour.run_iteration(index, ctx.at_ns(group.start_seconds + due), ctx.stop))
                 iterations.add(task)
-                task.add_done_callback(iterations.discard)
+                task.add_done_callback(finished)
             index += ctx.slice.workers
     finally:
         labeller.cancel()

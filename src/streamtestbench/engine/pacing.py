@@ -58,6 +58,10 @@ class RateSchedule:
             events += segment.events
         self.duration = clock
         self.total_events = events
+        only = self.segments[0] if len(self.segments) == 1 else None
+        self._constant_rate = only.start_rate if only is not None and only.start_rate == only.end_rate \
+            and only.start_rate > 0 else 0.0
+        """The rate of a one-segment constant schedule (open models at a fixed rate): ``time_of`` is ``i / r``."""
 
     @classmethod
     def constant(cls, rate: float, duration: float) -> RateSchedule:
@@ -75,6 +79,8 @@ class RateSchedule:
         target = float(index)
         if index < 0 or target >= self.total_events - 1e-9:
             return None
+        if self._constant_rate:
+            return min(target / self._constant_rate, self.duration)
         position = bisect.bisect_right(self._cumulative, target) - 1
         while position > 0 and self.segments[position].events <= 0:
             position -= 1

@@ -7,6 +7,7 @@ per sleeper; here a sleep is one future and one timer, and ``set()`` wakes every
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -39,6 +40,30 @@ class StopSignal:
             await future
         finally:
             self._waiters.discard(future)
+
+    async def until(self, future: asyncio.Future[Any]) -> bool:
+        """Wait for ``future`` unless stopped first; True when it finished.
+
+        One future and one callback: an open-model arrival pays this on every iteration, where a
+        task for ``wait()`` plus ``asyncio.wait`` would cost several times as much.
+        """
+        if future.done():
+            return True
+        if self._is_set:
+            return False
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def finished(_: asyncio.Future[Any]) -> None:
+            _wake(waiter)
+
+        future.add_done_callback(finished)
+        self._waiters.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._waiters.discard(waiter)
+            future.remove_done_callback(finished)
+        return future.done()
 
     async def sleep(self, seconds: float) -> bool:
         """Sleep ``seconds`` unless stopped first; True when the full time passed."""

@@ -178,17 +178,30 @@ def _document(response: HttpResponse) -> Any:
         return _NOT_JSON
 
 
-def _parse(body: bytes) -> Any:
-    try:
-        return loads(body)
-    except (orjson.JSONDecodeError, ValueError, TypeError):
-        return _NOT_JSON
+def _top_level_keys(checks: list[Check], captures: list[Capture]) -> tuple[
+        tuple[tuple[str, str], ...] | None, tuple[tuple[str, str, str], ...]]:
+    """When every check asks that a top-level key exist and every capture reads one: (key, failure kind) per
+    check and (variable, key, failure kind) per capture, which ``apply`` reads inline; else (None, ())."""
+    key_checks: list[tuple[str, str]] = []
+    for check in checks:
+        key = single_key(check.json_path) if check.json_path is not None else None
+        if key is None or check.exists is False or "equals" in check.model_fields_set:
+            return None, ()
+        key_checks.append((key, f"check failed: jsonPath {check.json_path}"))
+    key_captures: list[tuple[str, str, str]] = []
+    for capture in captures:
+        key = single_key(capture.json_path) if capture.json_path is not None else None
+        if key is None:
+            return None, ()
+        key_captures.append((capture.as_, key, f"capture failed: {capture.as_}"))
+    return tuple(key_checks), tuple(key_captures)
 
 
 class CompiledChecks:
     """A step's checks and captures; ``evaluate`` returns (first failure kind or None, captured values)."""
 
-    __slots__ = ("_captures", "_checks", "_needs_json", "captures", "checks", "needs_body")
+    __slots__ = ("_captures", "_checks", "_key_captures", "_key_checks", "_needs_json", "captures", "checks",
+                 "needs_body")
 
     def __init__(self, checks: list[Check], captures: list[Capture]) -> None:
         self.checks = list(checks)
@@ -200,6 +213,7 @@ class CompiledChecks:
             or any(capture.json_path is not None for capture in captures)
         self.needs_body: bool = self._needs_json or any(
             check.status is None and check.json_path is None and check.header is None for check in checks)
+        self._key_checks, self._key_captures = _top_level_keys(checks, captures)
 
     @property
     def empty(self) -> bool:
@@ -233,7 +247,28 @@ class CompiledChecks:
 
         The body is parsed once, for every check and capture that reads it.
         """
-        document = _parse(body) if self._needs_json else None
+        document = None
+        if self._needs_json:
+            try:
+                document = loads(body)
+            except (orjson.JSONDecodeError, ValueError, TypeError):
+                document = _NOT_JSON
+            key_checks = self._key_checks
+            if key_checks is not None and document.__class__ is dict:  # the common shape, read without closures
+                failure = None
+                for key, kind in key_checks:
+                    if key not in document:
+                        failure = kind
+                        break
+                variables = ctx.variables
+                for name, key, kind in self._key_captures:
+                    value = document.get(key, MISSING)
+                    if value is MISSING:
+                        if failure is None:
+                            failure = kind
+                    else:
+                        variables[name] = value
+                return failure
         for check in self._checks:
             failure = check(status, headers, body, document, ctx)
             if failure is not None:

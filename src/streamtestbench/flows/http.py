@@ -25,6 +25,7 @@ from urllib.parse import urljoin
 
 from ..engine.recording import Recorder
 from ..engine.stopping import StopSignal
+from ..faults import Injector
 from ..protocols.http_client import (
     REDIRECT_STATUSES,
     ConnectionPool,
@@ -40,6 +41,7 @@ from ..scenario.model import Scenario
 from ..scenario.plan import build_plan
 from ..templating import CsvFeeder, RenderContext, TemplateError
 from .http_auth import AuthProvider, AuthState
+from .http_faults import drift_request, send_duplicates
 from .http_steps import (
     NO_HEADERS,
     REQUEST,
@@ -67,6 +69,7 @@ IDLE_SESSIONS = 4096
 FLUSH_INTERVAL_S = 0.5
 _LOG = logging.getLogger("streamtestbench.http")
 
+
 # -- virtual users ----------------------------------------------------------------------------
 class Session:
     """What a virtual user keeps between passes (and open-model arrivals reuse): connections, credentials."""
@@ -80,9 +83,9 @@ class Session:
 class VirtualUser:
     """Runs passes of the flow from callbacks; ``run`` returns a future that settles when it stops."""
 
-    __slots__ = ("auth", "b", "conn", "context", "ctx", "done", "due_ns", "flat", "forever", "halted", "intended_ns",
-                 "loop", "message", "op", "ops", "pool", "position", "respond", "retried", "session", "start_ns",
-                 "started", "statuses", "stop", "stopped", "task", "timer")
+    __slots__ = ("auth", "b", "conn", "context", "ctx", "done", "due_ns", "faults_drawn", "feeder", "flat", "forever",
+                 "halted", "intended_ns", "loop", "message", "op", "ops", "pool", "position", "respond", "retried",
+                 "session", "start_ns", "started", "statuses", "stop", "stopped", "task", "timer")
 
     def __init__(self, behaviour: HttpBehaviour, unit: int, session: Session, stop: StopSignal) -> None:
         self.b = behaviour
@@ -97,6 +100,7 @@ class VirtualUser:
         self.ops: Iterator[Op] = iter(())
         self.flat = behaviour.flat
         """One pass as a flat tuple (walked by ``position``), or None when loops are too long to unroll."""
+        self.feeder = behaviour.feeder
         self.position = 0
         self.forever = False
         self.due_ns: int | None = None
@@ -106,6 +110,8 @@ class VirtualUser:
         self.start_ns = 0
         self.conn: HttpConnection | None = None
         self.retried = False
+        self.faults_drawn = False
+        """This request's failure injections are drawn (``HttpBehaviour.inject``)."""
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
         self.started = False
@@ -116,6 +122,24 @@ class VirtualUser:
         self.message = behaviour.recorder.message
         self.statuses = behaviour.tally.statuses
         self.respond = self._on_fast_response if behaviour.fast else self._on_response
+
+    def rebind(self, unit: int, stop: StopSignal) -> None:
+        """Serve another open-model arrival (as k6 reuses its VUs): fresh variables, the same session.
+
+        Reuse keeps an arrival from allocating a user, a context and bound methods; less garbage
+        means fewer collector pauses, which at 20,000 arrivals/s would otherwise drop iterations.
+        """
+        self.stop = stop
+        self.stopped = stop.is_set
+        self.ctx = RenderContext(vu=unit, iteration=0, rng=self.b.rng, variables=dict(self.b.variables))
+        self.started = self.halted = self.retried = self.faults_drawn = False
+        self.done = self.op = self.conn = self.timer = self.task = None
+
+    @property
+    def idle(self) -> bool:
+        """Nothing of a pass is left running: no think timer, no task, its pass resolved."""
+        return (self.timer is None and (self.task is None or self.task.done())
+                and (self.done is None or self.done.done()))
 
     # -- passes -----------------------------------------------------------------------------
     def run(self, forever: bool, due_ns: int | None) -> asyncio.Future[None]:
@@ -129,16 +153,20 @@ class VirtualUser:
         ctx = self.ctx
         if self.started:
             ctx.iteration += 1
-            if ctx.missing:
-                self.b.report_missing(ctx.missing)
         self.started = True
         if self.flat is None:
             self.ops = walk(self.b.ops)
         self.position = 0
         self.due_ns = due_ns
-        feeder = self.b.feeder
-        if feeder is not None:
-            ctx.variables.update(feeder.row(ctx.vu, ctx.iteration, self.b.rng))
+        if ctx.missing or self.feeder is not None:
+            self._pass_extras(ctx)
+
+    def _pass_extras(self, ctx: RenderContext) -> None:
+        """What a new pass needs beyond its number: missing names reported, the next data row merged in."""
+        if ctx.missing:
+            self.b.report_missing(ctx.missing)
+        if self.feeder is not None:
+            ctx.variables.update(self.feeder.row(ctx.vu, ctx.iteration, self.b.rng))
 
     def _advance(self) -> None:
         """Run steps until one must wait (a response, a think, a task), or the pass or run ends."""
@@ -171,7 +199,7 @@ class VirtualUser:
                     self.intended_ns = due
                     self.due_ns = None
                 self.op = request
-                self.retried = False
+                self.retried = self.faults_drawn = False
                 self._send(request, now)
                 return
             if kind == THINK:
@@ -206,6 +234,19 @@ class VirtualUser:
 
     # -- requests ---------------------------------------------------------------------------
     def _send(self, op: RequestOp | RpcOp, now: int) -> None:
+        inject = self.b.inject
+        if inject is not None and not self.faults_drawn:
+            self.faults_drawn = True  # once per request: a reconnect or login on its way must not draw again
+            pause = 0.0
+            if inject.should_drop():
+                if self.conn is not None:
+                    self.conn.close()
+                    self.conn = None
+                pause = inject.reconnect_delay_s
+            delay = pause + inject.delay_s()
+            if delay > 0 or self.conn is None:
+                self._spawn(self._send_later(delay, op))
+                return
         auth = self.auth
         if now >= auth.refresh_at_ns:
             self._spawn(self._refresh_then_send(op))
@@ -227,8 +268,20 @@ class VirtualUser:
             assert isinstance(op, RpcOp)
             self._spawn(self._prepare_then_send(op))
             return
+        if inject is not None:
+            data = drift_request(inject, data)
+            copies = inject.duplicates()
+            if copies:
+                self.b.keep(send_duplicates(self.b.connector, op.origin, data, copies, op.mode, op.head))
         self.start_ns = now
         conn.send(data, self.respond, now, op.timeout_ns, op.mode, op.head)
+
+    async def _send_later(self, seconds: float, op: RequestOp | RpcOp) -> None:
+        """An injected delay or reconnect pause: the request keeps its intended time, so it shows in latency."""
+        if not await self.stop.sleep(seconds):
+            self.finish()
+            return
+        self._send(op, time.monotonic_ns())
 
     def _on_response(self, status: int, headers: dict[str, str] | None, body: bytes | None, nbytes: int,
                      error: str | None) -> None:
@@ -294,14 +347,18 @@ class VirtualUser:
             if not self.forever:
                 self.finish()
                 return
-            self._begin_pass(None)
             position = 0
+            ctx = self.ctx
+            ctx.iteration += 1
+            if ctx.missing or self.feeder is not None:
+                self._pass_extras(ctx)
         nxt = flat[position]
         conn = self.conn
         auth = self.auth
         if conn is not None and conn.reusable and conn.origin is nxt.origin and end < auth.refresh_at_ns:
-            data = auth.cache.get(nxt.index)
-            if data is None and not nxt.static:
+            if nxt.static:
+                data = auth.cache.get(nxt.index)  # None until the general path has encoded it once
+            else:
                 try:
                     data = nxt.build(self.ctx, auth)
                 except (ValueError, TemplateError):
@@ -441,13 +498,20 @@ class HttpBehaviour:
         self.ops = compile_flow(scenario.flow, scenario.endpoint, names, base=self.base)
         self.flat = flatten(self.ops)
         self.has_requests = has_requests(self.ops)
-        self.fast = self.flat is not None and all(isinstance(op, RequestOp) and op.quick for op in self.flat)
+        injector = Injector.from_scenario(scenario.failure_injection, random.Random(rng.random()), recorder)
+        self.inject = injector if injector is not None and injector.any_per_message else None
+        """Seed 000's per-request faults, or None (then no request pays for them)."""
+        self.background: set[asyncio.Task[None]] = set()
+        """Injected duplicates in flight (kept referenced until they finish)."""
+        self.fast = self.inject is None and self.flat is not None \
+            and all(isinstance(op, RequestOp) and op.quick for op in self.flat)
         """Every step a request judged from its status and body: the callback-only hot path applies."""
         self.tally = Tally()
         self.connector = Connector(recorder, self.tally)
         self.auth = AuthProvider(scenario.authentication, recorder)
         self.idle = IdleConnections(IDLE_CONNECTIONS)
-        self.idle_sessions: list[Session] = []
+        self.idle_users: list[VirtualUser] = []
+        """Users whose open-model pass ended, with their sessions (connections, login, MCP session)."""
         self.reported_once: set[str] = set()
         """Missing template variables and flow errors already reported (each is reported once)."""
         self._flusher: asyncio.TimerHandle | None = None
@@ -470,6 +534,12 @@ class HttpBehaviour:
         self.tally.flush(self.recorder)
         self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._flush)
 
+    def keep(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the users (injected duplicates), referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
     def _ensure_flusher(self) -> None:
         if self._flusher is None:
             self._flusher = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._flush)
@@ -481,11 +551,7 @@ class HttpBehaviour:
 
     async def _until_done(self, vu: VirtualUser, done: asyncio.Future[None], stop: StopSignal) -> None:
         """Wait for the user's pass (or run); on stop, give a request in flight the grace period, then drop it."""
-        if not done.done():
-            stopper: asyncio.Future[None] = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({done, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-        if done.done():
+        if await stop.until(done):
             return
         vu.interrupt()
         with contextlib.suppress(TimeoutError):
@@ -526,15 +592,18 @@ class HttpBehaviour:
         """Open model: one pass measured from ``scheduled_ns``, on a session (connections, login, MCP session)
         reused from earlier arrivals, as k6 reuses its VUs; idle connections wait in a bounded worker-wide pool."""
         self._ensure_flusher()
-        session = self.idle_sessions.pop() if self.idle_sessions else self._new_session(shared_idle=True)
-        vu = VirtualUser(self, unit, session, stop)
+        if self.idle_users:
+            vu = self.idle_users.pop()
+            vu.rebind(unit, stop)
+        else:
+            vu = VirtualUser(self, unit, self._new_session(shared_idle=True), stop)
         try:
             if self.has_requests:
                 await self._until_done(vu, vu.run(forever=False, due_ns=scheduled_ns), stop)
         finally:
-            session.pool.release()
-            if len(self.idle_sessions) < IDLE_SESSIONS:
-                self.idle_sessions.append(session)
+            vu.pool.release()
+            if vu.idle and len(self.idle_users) < IDLE_SESSIONS:
+                self.idle_users.append(vu)
 
     async def close(self) -> None:
         """Hand the last counts to the recorder and close the idle connections."""
@@ -543,4 +612,4 @@ class HttpBehaviour:
             self._flusher = None
         self.tally.flush(self.recorder)
         self.idle.close()
-        self.idle_sessions.clear()
+        self.idle_users.clear()

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from .http import VirtualUser
     from .rpc_steps import RpcCall
 
-__all__ = ["REQUEST", "SUBSCRIBE", "THINK", "LoopOp", "Op", "RequestOp", "RpcOp", "ThinkOp", "check_flow",
-           "compile_flow", "declared", "flatten", "has_requests", "http_endpoint", "status_kind", "walk"]
+__all__ = ["NO_HEADERS", "REQUEST", "SUBSCRIBE", "THINK", "USER_AGENT", "LoopOp", "Op", "RequestOp", "RpcOp",
+           "ThinkOp", "check_flow", "compile_flow", "declared", "flatten", "has_requests", "http_endpoint",
+           "status_kind", "walk"]
 
 FLATTEN_LIMIT = 10_000
 USER_AGENT = f"streamtestbench/{__version__}"
@@ -77,7 +78,7 @@ class RequestOp:
         self.name = f"http.{self.method} {target_text.split('?', 1)[0]}"
         self.target = compile_text(target_text, declared=declared)
         self.static_target = self.target.render(_BLANK) if self.target.is_static else ""
-        self.render_target = self.target.render
+        self.render_target = self.target.renderer()
         self.head = self.method == "HEAD"
         self.timeout_ns = spec.timeout_ms * 1_000_000
         self.follow = spec.follow_redirects
@@ -163,7 +164,10 @@ class RequestOp:
                 assert self.tail is not None
                 suffix = auth.cache[self.suffix_key] = b"".join((b" HTTP/1.1\r\n", self.fixed_headers, auth.block,
                                                                  self.tail))
-            return b"".join((self.line_start, safe_target(self.render_target(ctx)).encode(), suffix))
+            target = self.render_target(ctx)
+            if not (target.isascii() and target.isprintable()) or " " in target or "%" in target:
+                target = safe_target(target)  # the usual target needs no escaping: decided without a call
+            return b"".join((self.line_start, target.encode(), suffix))
         head = self.head_bytes
         if not head or auth.query:
             target = self.static_target if self.target.is_static else self.target.render(ctx)

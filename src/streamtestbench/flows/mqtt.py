@@ -347,7 +347,7 @@ class MqttBehaviour:
                     intended = first_due.pop() if first_due else time.monotonic_ns()
                     await client.request(kind, op.topic.render(state.ctx), op.qos, intended)
             elif isinstance(op, Think):
-                await self._sleep(op.low if op.low == op.high else self.rng.uniform(op.low, op.high), stop)
+                await self._sleep(op.seconds(self.rng), stop)
             elif isinstance(op, Loop):
                 for _ in range(op.count):
                     await self._run_ops(op.ops, client, state, stop, first_due)

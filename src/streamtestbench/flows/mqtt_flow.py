@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from ..payloads import make_generator
 from ..payloads.base import PayloadGenerator
-from ..protocols.matching import SubsetMatch
 from ..scenario.enums import PayloadType
 from ..scenario.flow import (
     ConnectStep,
@@ -28,6 +27,7 @@ from ..scenario.flow import (
 )
 from ..scenario.model import MqttOptions, Scenario
 from ..templating import CompiledText, RenderContext, compile_json_body, compile_text
+from .ops import Expect, Think
 from .websocket import UnsupportedStep
 
 __all__ = [
@@ -131,18 +131,6 @@ class Subscribe:
 
 
 @dataclass(frozen=True)
-class Think:
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
-class Expect:
-    matcher: SubsetMatch
-    timeout_s: float
-
-
-@dataclass(frozen=True)
 class Connect:
     address: tuple[str, int] | None
     timeout_s: float
@@ -199,10 +187,7 @@ def compile_flow(steps: Sequence[Any], rng: random.Random | None = None, custom_
                 raise UnsupportedStep("an MQTT subscribe/unsubscribe needs a topic (channel is for WebSocket)")
             ops.append(Subscribe(compile_text(channel.topic), channel.qos, isinstance(step, UnsubscribeStep)))
         elif isinstance(step, ThinkStep):
-            think = step.think
-            low = think.seconds if think.seconds is not None else (think.min or 0.0)
-            high = think.seconds if think.seconds is not None else (think.max or 0.0)
-            ops.append(Think(low, high))
+            ops.append(Think.of(step))
         elif isinstance(step, LoopStep):
             inner = compile_flow(step.loop.steps, rng, custom_payload)
             connects = connects or inner.connects
@@ -211,7 +196,7 @@ def compile_flow(steps: Sequence[Any], rng: random.Random | None = None, custom_
             ops.append(Loop(step.loop.count, inner.ops))
         elif isinstance(step, ExpectStep):
             expects = True
-            ops.append(Expect(SubsetMatch.of(step.expect.match, step.expect.contains), step.expect.timeout_ms / 1000))
+            ops.append(Expect.of(step))
         elif isinstance(step, ConnectStep):
             connects = True
             url = step.connect.url

@@ -47,6 +47,7 @@ from ..scenario.flow import (
 )
 from ..scenario.model import Scenario
 from ..scenario.plan import build_plan
+from .ops import Expect, Think
 from .websocket_auth import LOGIN_FAILED, UpgradeCredentials
 
 REPLY_TYPES = {"ping": "pong", "subscribe": "subscribed", "unsubscribe": "unsubscribed",
@@ -107,21 +108,9 @@ class Send:
 
 
 @dataclass(frozen=True)
-class Think:
-    low: float
-    high: float
-
-
-@dataclass(frozen=True)
 class Connect:
     url: str
     headers: dict[str, str]
-    timeout_s: float
-
-
-@dataclass(frozen=True)
-class Expect:
-    matcher: SubsetMatch
     timeout_s: float
 
 
@@ -210,10 +199,7 @@ def compile_flow(steps: Sequence[Any], endpoint: str, headers: dict[str, str]) -
             spec_c = step.subscribe if isinstance(step, SubscribeStep) else step.unsubscribe
             ops.append(_send_op({"type": verb, "channel": spec_c.channel or spec_c.topic}, None))
         elif isinstance(step, ThinkStep):
-            think = step.think
-            low = think.seconds if think.seconds is not None else (think.min or 0.0)
-            high = think.seconds if think.seconds is not None else (think.max or 0.0)
-            ops.append(Think(low, high))
+            ops.append(Think.of(step))
         elif isinstance(step, LoopStep):
             inner = compile_flow(step.loop.steps, endpoint, headers)
             connects = connects or inner.connects
@@ -221,7 +207,7 @@ def compile_flow(steps: Sequence[Any], endpoint: str, headers: dict[str, str]) -
         elif isinstance(step, DisconnectStep):
             ops.append(Disconnect(step.disconnect.code))
         elif isinstance(step, ExpectStep):
-            ops.append(Expect(SubsetMatch.of(step.expect.match, step.expect.contains), step.expect.timeout_ms / 1000))
+            ops.append(Expect.of(step))
         else:
             raise UnsupportedStep(f"{type(step).__name__} is not a WebSocket step")
     return CompiledFlow(tuple(ops), connects)
@@ -398,7 +384,7 @@ class WebSocketBehaviour:
                         return
                 await self._exchange(conn, op, unit, intended, stop)
             elif isinstance(op, Think):
-                await self._sleep(op.low if op.low == op.high else self.rng.uniform(op.low, op.high), stop)
+                await self._sleep(op.seconds(self.rng), stop)
             elif isinstance(op, Loop):
                 for _ in range(op.count):
                     await self._run_ops(op.ops, state, unit, stop)

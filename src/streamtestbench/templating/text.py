@@ -45,8 +45,8 @@ TextRenderer = Callable[[RenderContext], str]
 
 
 def _text_renderer(parts: tuple[str | Reader, ...]) -> TextRenderer:
-    """A renderer shaped for the common templates: one or two expressions inside literal text, concatenated
-    directly (no list per call); strings and ints, the usual values, are turned into text inline."""
+    """A renderer shaped for the common templates: one or two expressions inside literal text, joined by one
+    f-string (no list per call); strings and ints, the usual values, are formatted as they are."""
     dynamic = [part for part in parts if not isinstance(part, str)]
     if len(dynamic) <= 2:
         first = next(i for i, part in enumerate(parts) if not isinstance(part, str))
@@ -57,8 +57,9 @@ def _text_renderer(parts: tuple[str | Reader, ...]) -> TextRenderer:
 
             def render_one(ctx: RenderContext) -> str:
                 value = read(ctx)
-                kind = value.__class__
-                return prefix + (value if kind is str else str(value) if kind is int else to_text(value)) + suffix
+                if value.__class__ is not str and value.__class__ is not int:
+                    value = to_text(value)
+                return f"{prefix}{value}{suffix}"
 
             return render_one
         second = next(i for i, part in enumerate(parts) if i > first and not isinstance(part, str))
@@ -68,11 +69,12 @@ def _text_renderer(parts: tuple[str | Reader, ...]) -> TextRenderer:
 
         def render_two(ctx: RenderContext) -> str:
             one = read(ctx)
-            kind = one.__class__
+            if one.__class__ is not str and one.__class__ is not int:
+                one = to_text(one)
             two = read_second(ctx)
-            kind_two = two.__class__
-            return (prefix + (one if kind is str else str(one) if kind is int else to_text(one)) + middle
-                    + (two if kind_two is str else str(two) if kind_two is int else to_text(two)) + suffix)
+            if two.__class__ is not str and two.__class__ is not int:
+                two = to_text(two)
+            return f"{prefix}{one}{middle}{two}{suffix}"
 
         return render_two
     chunks = tuple(part if isinstance(part, str) else None for part in parts)
@@ -114,6 +116,13 @@ class CompiledText:
         if self._render is None:
             return self._text
         return self._render(ctx)
+
+    def renderer(self) -> TextRenderer:
+        """The fastest callable giving ``render`` (for callers that render many times)."""
+        if self._render is not None:
+            return self._render
+        text = self._text
+        return lambda ctx: text
 
     def value_renderer(self) -> Callable[[RenderContext], Any]:
         """The fastest callable giving ``render_value`` (for callers that render many times)."""
