@@ -66,6 +66,7 @@ def planned_steps() -> list[Step]:
         Step("http_templates", [python, str(BENCH_DIR / "http_templates.py")]),
         Step("mqtt_publish", [python, str(BENCH_DIR / "mqtt_publish.py")], stem="mqtt"),
         Step("mqtt_e2e", [python, str(BENCH_DIR / "mqtt_e2e.py")]),
+        Step("injection_overhead", [python, str(BENCH_DIR / "injection_overhead.py")]),
     ]
     for script in sorted(BENCH_DIR.glob("*_bench.py")):
         steps.append(Step(script.stem, [python, str(script)]))
