@@ -8,7 +8,13 @@ import pytest
 
 from streamtestbench.scenario.enums import Protocol
 from streamtestbench.scenario.examples import EXAMPLES, examples_for
-from streamtestbench.scenario.plan import DEFAULT_LADDER_INTERVAL_SECONDS, ExecutionPlan, StageKind, build_plan
+from streamtestbench.scenario.plan import (
+    DEFAULT_LADDER_INTERVAL_SECONDS,
+    ExecutionPlan,
+    StageKind,
+    build_plan,
+    share_text,
+)
 
 from ._support import base, data_problems, load
 
@@ -324,3 +330,9 @@ def test_mixed_top_level_flow_is_rejected() -> None:
                 groups=[{"name": "a", "protocol": "WEBSOCKET", "endpoint": "ws://127.0.0.1/ws"}])
     (problem,) = data_problems(data)
     assert problem.message == "a MIXED scenario's flow belongs in each group (groups[].flow), not at the top"
+
+
+@pytest.mark.parametrize(("share", "text"), [(0.6, "60%"), (1 / 1001, "0.1%"), (0.0042, "0.42%"),
+                                             (1000 / 1001, "99.9%"), (1.0, "100%")])
+def test_a_small_groups_share_never_reads_as_zero(share: float, text: str) -> None:
+    assert share_text(share) == text

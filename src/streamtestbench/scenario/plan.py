@@ -245,6 +245,16 @@ def _ladder_stages(scenario: Scenario, loads: tuple[Workload, ...]) -> list[Plan
     return stages
 
 
+def share_text(share: float) -> str:
+    """A group's share as a percentage, precise enough that no group reads as 0% or a shared one as 100%."""
+    percent = share * 100
+    if 0 < percent < 1:
+        return f"{percent:.2g}%"
+    if 99 < percent < 100:
+        return f"{percent:.3g}%"
+    return f"{percent:.0f}%"
+
+
 def build_plan(scenario: Scenario) -> ExecutionPlan:
     """Compute the stages a scenario will execute, and what each is expected to send."""
     loads = _workloads(scenario)
@@ -264,5 +274,5 @@ def build_plan(scenario: Scenario) -> ExecutionPlan:
     if any(s.expected_messages is None for s in stages):
         notes.append("a flow without think time runs as fast as the target answers: no count to expect")
     if len(loads) > 1:
-        notes.extend(f"group {load.name}: {load.share:.0%} of connections" for load in loads)
+        notes.extend(f"group {load.name}: {share_text(load.share)} of connections" for load in loads)
     return ExecutionPlan(scenario.name, scenario.protocol, shape, tuple(stages), loads, tuple(notes))
