@@ -417,24 +417,18 @@ def available_peers(tools: list[str]) -> dict[str, peers.Peer]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--runs", type=int, default=3)
+    sbs.add_round_options(parser)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--max-foreign", type=float, default=0.10)
-    parser.add_argument("--extra-runs", type=int, default=2)
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    parser.add_argument("--no-write", action="store_true", help="print the table, do not write bench/results/")
+    sbs.add_tools_option(parser, TOOLS)
     args = parser.parse_args()
-    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    if unknown := [t for t in tools if t not in TOOLS]:
-        parser.error(f"unknown tools {unknown}; choose from {TOOLS}")
+    tools = sbs.selected_tools(parser, args, TOOLS)
     kit.raise_nofile_limit()
     facts = kit.machine_facts()
     found_peers = available_peers(tools)
     facts["peers"] = {name: peer.label() for name, peer in found_peers.items()}
     binary = nginx_binary()
     server_note = f"nginx {nginx_version(binary) if binary else '(missing)'} (Debian; 1 worker, access log off)"
-    rounds = sbs.Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+    rounds = sbs.rounds_from(args)
     with kit.workdir("stb-http-get-") as work:
         s = Settings(args.seconds, args.connections, work)
         runners: dict[str, sbs.Runner] = {"engine": functools.partial(run_engine, s),

@@ -179,23 +179,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--pre-allocated-vus", type=int, default=200)
     parser.add_argument("--max-vus", type=int, default=400)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--max-foreign", type=float, default=0.10)
-    parser.add_argument("--extra-runs", type=int, default=1)
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    parser.add_argument("--no-write", action="store_true")
+    sbs.add_round_options(parser, extra_runs=1)
+    sbs.add_tools_option(parser, TOOLS)
     args = parser.parse_args()
-    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    if unknown := [t for t in tools if t not in TOOLS]:
-        parser.error(f"unknown tools {unknown}; choose from {TOOLS}")
+    tools = sbs.selected_tools(parser, args, TOOLS)
     kit.raise_nofile_limit()
     facts = kit.machine_facts()
     k6 = peers.ensure_k6() if "k6" in tools else None
     facts["peers"] = {"k6": k6.label()} if k6 else {}
     binary = nginx_binary()
     server_note = f"nginx {nginx_version(binary) if binary else '(missing)'} (Debian; 1 worker, access log off)"
-    rounds = sbs.Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+    rounds = sbs.rounds_from(args)
     with kit.workdir("stb-http-open-") as work:
         s = Settings(args.rate, args.seconds, args.pre_allocated_vus, args.max_vus, work)
         runners: dict[str, sbs.Runner] = {"engine": functools.partial(run_engine, s)}

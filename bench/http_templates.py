@@ -156,24 +156,18 @@ def render(rows: list[dict[str, Any]], facts: dict[str, Any], s: http_get.Settin
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--runs", type=int, default=3)
+    sbs.add_round_options(parser)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--max-foreign", type=float, default=0.10)
-    parser.add_argument("--extra-runs", type=int, default=2)
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    parser.add_argument("--no-write", action="store_true")
+    sbs.add_tools_option(parser, TOOLS)
     args = parser.parse_args()
-    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    if unknown := [t for t in tools if t not in TOOLS]:
-        parser.error(f"unknown tools {unknown}; choose from {TOOLS}")
+    tools = sbs.selected_tools(parser, args, TOOLS)
     kit.raise_nofile_limit()
     facts = kit.machine_facts()
     k6 = peers.ensure_k6() if any(t.startswith("k6") for t in tools) else None
     facts["peers"] = {"k6": k6.label()} if k6 else {}
     binary = nginx_binary()
     server_note = f"nginx {nginx_version(binary) if binary else '(missing)'} (Debian; 1 worker, access log off)"
-    rounds = sbs.Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+    rounds = sbs.rounds_from(args)
     with kit.workdir("stb-http-templates-") as work:
         s = http_get.Settings(args.seconds, args.connections, work)
         runners: dict[str, sbs.Runner] = {

@@ -134,15 +134,11 @@ def render(rows: list[dict[str, Any]], facts: dict[str, Any], seconds: float) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--max-foreign", type=float, default=0.10)
-    parser.add_argument("--extra-runs", type=int, default=2)
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
-    parser.add_argument("--no-write", action="store_true")
+    sbs.add_round_options(parser)
     args = parser.parse_args()
     kit.raise_nofile_limit()
     facts = kit.machine_facts()
-    rounds = sbs.Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+    rounds = sbs.rounds_from(args)
     attempts: dict[str, list[sbs.Attempt]] = {}
     with kit.workdir("stb-injection-") as work:
         servers = Servers(work)

@@ -10,15 +10,12 @@ Started fresh for every benchmark run and stopped by its id.
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import signal
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
-from nginx import SERVER_CORE, free_port, wait_listening
+from pinned_server import SERVER_CORE, PinnedServer
 
 MAX_QUEUED_MESSAGES = 10_000_000
 MOSQUITTO_CANDIDATES = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto")
@@ -58,45 +55,29 @@ def mosquitto_version(binary: str) -> str:
     return next((w for w in words if w[:1].isdigit()), "")
 
 
-class Mosquitto:
-    """Start/stop one private mosquitto, pinned with taskset to ``core``."""
+class Mosquitto(PinnedServer):
+    """One private mosquitto; it can also read back how many publishes the broker received."""
+
+    name = "mosquitto"
+    scheme = "mqtt"
+    log_file = "mosquitto.log"
 
     def __init__(self, core: int | None = SERVER_CORE, host: str = "127.0.0.1",
                  max_queued: int = MAX_QUEUED_MESSAGES) -> None:
-        self.core = core
-        self.host = host
+        super().__init__(core, host)
         self.max_queued = max_queued
-        self.port = 0
-        self.pid = 0
-        self.version = ""
-        self._dir: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
 
-    @property
-    def url(self) -> str:
-        return f"mqtt://{self.host}:{self.port}"
+    def binary(self) -> str | None:
+        return mosquitto_binary()
 
-    def start(self, timeout_s: float = 15.0) -> Mosquitto:
-        binary = mosquitto_binary()
-        if binary is None:
-            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
-        self.version = mosquitto_version(binary)
-        self._dir = Path(tempfile.mkdtemp(prefix="stb-mosquitto-"))
-        for _attempt in range(3):
-            self.port = free_port(self.host)
-            conf = self._dir / "mosquitto.conf"
-            conf.write_text(mosquitto_config(self.port, self._dir, host=self.host, max_queued=self.max_queued))
-            prefix = ["taskset", "-c", str(self.core)] if self.core is not None and shutil.which("taskset") else []
-            self._proc = subprocess.Popen([*prefix, binary, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True)
-            self.pid = self._proc.pid
-            if wait_listening(self.host, self.port, timeout_s, self._proc):
-                return self
-            self._kill()
-        log = self.log_tail()
-        self.stop()
-        raise RuntimeError(f"mosquitto did not start on {self.host}:{self.port}: {log}")
+    def version_of(self, binary: str) -> str:
+        return mosquitto_version(binary)
+
+    def config(self, port: int, folder: Path) -> str:
+        return mosquitto_config(port, folder, host=self.host, max_queued=self.max_queued)
+
+    def argv(self, binary: str, conf: Path, folder: Path) -> list[str]:
+        return [binary, "-c", str(conf)]
 
     def publishes_received(self, interval_s: float = 1.1, tries: int = 6) -> int | None:
         """PUBLISH packets the broker has received since it started, from its ``$SYS`` counter: the check that
@@ -123,47 +104,6 @@ class Mosquitto:
         text = done.stdout.decode("ascii", "replace").strip()
         return int(text) if text.isdigit() else None
 
-    def log_tail(self, limit: int = 400) -> str:
-        if self._dir is None:
-            return ""
-        with contextlib.suppress(OSError):
-            lines = (self._dir / "mosquitto.log").read_text(errors="replace").strip().splitlines()
-            return " / ".join(lines[-3:])[-limit:]
-        return ""
-
-    def _kill(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-    def stop(self) -> None:
-        self._kill()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
-
-    def __enter__(self) -> Mosquitto:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def main() -> None:
-    with Mosquitto() as broker:
-        print(f"mosquitto {broker.version} listening on {broker.url} (pid {broker.pid}, core {broker.core}); "
-              "Ctrl-C stops", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            while True:
-                time.sleep(3600)
-
 
 if __name__ == "__main__":
-    main()
+    Mosquitto().serve_until_interrupted()

@@ -318,21 +318,15 @@ def render(rows: list[dict[str, Any]], facts: dict[str, Any], s: Settings, round
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--runs", type=int, default=3)
+    sbs.add_round_options(parser)
     parser.add_argument("--payload-bytes", type=int, default=64)
     parser.add_argument("--messages", type=int, default=500_000, help="messages mosquitto_pub sends")
     parser.add_argument("--idle", type=float, default=2.0, help="stop waiting after this long without arrivals")
     parser.add_argument("--engine-scenario", type=Path, default=None,
                         help="JSON scenario for the engine column (@ENDPOINT@, @SECONDS@, @TOPIC@ replaced)")
-    parser.add_argument("--max-foreign", type=float, default=0.10)
-    parser.add_argument("--extra-runs", type=int, default=2)
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    parser.add_argument("--no-write", action="store_true")
+    sbs.add_tools_option(parser, TOOLS)
     args = parser.parse_args()
-    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
-    if unknown := [t for t in tools if t not in TOOLS]:
-        parser.error(f"unknown tools {unknown}; choose from {TOOLS}")
+    tools = sbs.selected_tools(parser, args, TOOLS)
     kit.raise_nofile_limit()
     facts = kit.machine_facts()
     clients = peers.ensure_mqtt_clients() if {"gmqtt", "aiomqtt"} & set(tools) else None
@@ -342,7 +336,7 @@ def main() -> int:
     binary = mosquitto_binary()
     broker_note = f"mosquitto {mosquitto_version(binary) if binary else '(missing)'} (Debian, private instance)"
     template = args.engine_scenario.read_text() if args.engine_scenario else None
-    rounds = sbs.Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+    rounds = sbs.rounds_from(args)
     with kit.workdir("stb-mqtt-e2e-") as work:
         s = Settings(args.seconds, args.payload_bytes, args.messages, args.idle, work, template)
         runners: dict[str, sbs.Runner] = {"engine": functools.partial(run_engine, s)}

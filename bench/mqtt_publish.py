@@ -207,19 +207,15 @@ def targets(by_mode: dict[str, dict[str, dict[str, Any]]]) -> dict[str, bool | N
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--runs", type=int, default=3)
+    sbs.add_round_options(parser)
     parser.add_argument("--payload-bytes", type=int, default=64)
     parser.add_argument("--inflight", type=int, default=16)
     parser.add_argument("--pub-messages-qos0", type=int, default=1_000_000, help="lines mosquitto_pub sends, QoS 0")
     parser.add_argument("--pub-messages-qos1", type=int, default=200_000, help="lines mosquitto_pub sends, QoS 1")
     parser.add_argument("--mosquitto-pub-qos1", action="store_true",
                         help="run mosquitto_pub at QoS 1 too (its -l mode stops early there; see the table note)")
-    parser.add_argument("--max-foreign", type=float, default=0.10)
-    parser.add_argument("--extra-runs", type=int, default=2)
-    parser.add_argument("--quiet-wait", type=float, default=60.0)
     parser.add_argument("--modes", default=",".join(MODES))
-    parser.add_argument("--tools", default=",".join(TOOLS), help=f"comma-separated subset of {','.join(TOOLS)}")
-    parser.add_argument("--no-write", action="store_true")
+    sbs.add_tools_option(parser, TOOLS)
     args = parser.parse_args()
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -232,7 +228,7 @@ def main() -> int:
     facts["peers"] = {p.name: p.label() for p in (clients, pub) if p is not None}
     binary = mosquitto_binary()
     broker_note = f"mosquitto {mosquitto_version(binary) if binary else '(missing)'} (Debian, private instance)"
-    rounds = sbs.Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+    rounds = sbs.rounds_from(args)
     by_mode: dict[str, dict[str, dict[str, Any]]] = {}
     sections: list[str] = []
     with kit.workdir("stb-mqtt-publish-") as work:

@@ -9,10 +9,11 @@ that tool was quiet. A run that fails is recorded with its error and never stops
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,32 @@ class Rounds:
     extra_runs: int = 2
     max_foreign: float = 0.10
     quiet_wait_s: float = 60.0
+
+
+def add_round_options(parser: argparse.ArgumentParser, *, extra_runs: int = 2) -> None:
+    """The options every side-by-side table is measured with: runs, the quiet-machine gate, writing."""
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--max-foreign", type=float, default=0.10,
+                        help="a run where other processes used more of the CPU is re-run and not counted")
+    parser.add_argument("--extra-runs", type=int, default=extra_runs)
+    parser.add_argument("--quiet-wait", type=float, default=60.0)
+    parser.add_argument("--no-write", action="store_true", help="print the table, do not write bench/results/")
+
+
+def rounds_from(args: argparse.Namespace) -> Rounds:
+    return Rounds(args.runs, args.extra_runs, args.max_foreign, args.quiet_wait)
+
+
+def add_tools_option(parser: argparse.ArgumentParser, tools: Sequence[str]) -> None:
+    parser.add_argument("--tools", default=",".join(tools), help=f"comma-separated subset of {','.join(tools)}")
+
+
+def selected_tools(parser: argparse.ArgumentParser, args: argparse.Namespace, tools: Sequence[str]) -> list[str]:
+    """The ``--tools`` asked for, in order; an unknown one is a usage error."""
+    chosen = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if unknown := [t for t in chosen if t not in tools]:
+        parser.error(f"unknown tools {unknown}; choose from {tuple(tools)}")
+    return chosen
 
 
 def _quiet_count(attempts: list[Attempt]) -> int:

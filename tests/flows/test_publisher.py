@@ -22,7 +22,8 @@ from streamtestbench.flows.publisher import (
     nats_url_for,
 )
 from streamtestbench.flows.websocket import UnsupportedStep
-from streamtestbench.protocols.nats import Msg, NatsClient
+from streamtestbench.protocols.nats import Msg
+from streamtestbench.protocols.nats_client import NatsClient
 from streamtestbench.scenario.flow import PublishSpec
 from streamtestbench.scenario.model import Scenario
 from streamtestbench.templating import RenderContext

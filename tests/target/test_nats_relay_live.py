@@ -14,7 +14,7 @@ import orjson
 import pytest
 from _target_client import WSClient, run
 
-from streamtestbench.protocols.nats import NatsClient
+from streamtestbench.protocols.nats_client import NatsClient
 from streamtestbench.target.process import TargetProcess
 
 pytestmark = pytest.mark.integration

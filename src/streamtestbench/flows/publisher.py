@@ -27,7 +27,8 @@ import orjson
 from ..engine.recording import Recorder
 from ..engine.stopping import StopSignal
 from ..payloads import make_generator
-from ..protocols.nats import NatsClient, NatsError, NatsPayloadTooLarge, parse_url
+from ..protocols.nats import NatsError, NatsPayloadTooLarge, parse_url
+from ..protocols.nats_client import NatsClient
 from ..scenario.flow import LoopStep, PublishSpec, PublishStep, ThinkStep
 from ..scenario.model import Scenario
 from ..templating import CompiledText, CompiledValue, RenderContext, compile_text, compile_value

@@ -18,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from ..protocols.nats import MessageHandler, Msg, NatsClient, NatsError
+from ..protocols.nats import Msg, NatsError
+from ..protocols.nats_client import MessageHandler, NatsClient
 from .context import TargetContext
 from .messages import now_ms
 
