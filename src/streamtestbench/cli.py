@@ -179,14 +179,15 @@ def run(scenario_file: Path | None, endpoint: str | None, duration: float | None
         click.echo(json.dumps(scenario.to_data(), indent=2))
     if dry_run:
         return
-    from .engine.runner import RunOptions, run_plan_from_cli
+    from .engine.runner import COORDINATOR_NICE, RunOptions, run_plan_from_cli
     from .slo.gate import abort_check
 
     executor = scenario.executor
     grace_given = click.get_current_context().get_parameter_source("grace") is ParameterSource.COMMANDLINE
     if executor is not None and "graceful_stop" in executor.model_fields_set and not grace_given:
         grace = executor.graceful_stop  # k6's gracefulStop: how long in-flight iterations may finish
-    options = RunOptions(workers=workers, grace_s=grace, progress_every_s=progress_interval)
+    options = RunOptions(workers=workers, grace_s=grace, progress_every_s=progress_interval,
+                         coordinator_nice=COORDINATOR_NICE)
     validation = scenario.validation
     if validation is not None and validation.abort_on_fail and gate.thresholds:
         options.abort_check = abort_check(gate)

@@ -7,8 +7,9 @@ send at a per-connection rate. Each protocol provides one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from .stopping import StopSignal
 
@@ -23,3 +24,19 @@ class Behaviour(Protocol):
 
     async def close(self) -> None:
         """Release anything kept between iterations (pooled connections)."""
+
+
+@runtime_checkable
+class PreparesArrivals(Protocol):
+    async def prepare_arrivals(self, users: int) -> None:
+        """Before the start: ready ``users`` pre-allocated open-model users (k6's preAllocatedVUs)."""
+
+
+@runtime_checkable
+class StartsIterations(Protocol):
+    def start_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> asyncio.Future[None]:
+        """Begin one open-model pass from a callback, with no task; the future settles when it ends.
+
+        On ``stop`` the pass gets the grace period, as ``run_iteration`` gives it. At thousands of
+        arrivals a second, a task per arrival costs several loop turns before its user is free again.
+        """

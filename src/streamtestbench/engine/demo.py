@@ -42,7 +42,7 @@ DEMO_SCENARIO: dict[str, Any] = {
 def demo(output: Path, workers: int | None) -> None:
     """Start the reference target, run a 20 s WebSocket scenario against it, print the summary."""
     from ..target.process import TargetProcess
-    from .runner import RunOptions, run_plan_from_cli
+    from .runner import COORDINATOR_NICE, RunOptions, run_plan_from_cli
 
     with TargetProcess() as target:
         data = dict(DEMO_SCENARIO, endpoint=f"ws://127.0.0.1:{target.port}/ws")
@@ -51,5 +51,6 @@ def demo(output: Path, workers: int | None) -> None:
         click.echo(f"reference target running on 127.0.0.1:{target.port}")
         click.echo(render_plan(plan))
         code = run_plan_from_cli(scenario, plan, output=output, verbose=False,
-                                 options=RunOptions(workers=workers, progress_every_s=5.0))
+                                 options=RunOptions(workers=workers, progress_every_s=5.0,
+                                                    coordinator_nice=COORDINATOR_NICE))
     sys.exit(code)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..scenario.load import Rates
 from ..scenario.plan import PlanStage, StageKind
-from .behaviour import Behaviour
+from .behaviour import Behaviour, StartsIterations
 from .pacing import (
     LevelSchedule,
     LevelSegment,
@@ -80,7 +80,8 @@ class ExecutionContext:
         self.start_ns = start_ns
         self.stop = stop
         self.set_stage = set_stage
-        self.tasks: set[asyncio.Task[None]] = set()
+        self.tasks: set[asyncio.Future[None]] = set()
+        """Work the worker waits for (with the grace period) when the run stops."""
 
     def elapsed(self) -> float:
         return (time.monotonic_ns() - self.start_ns) / 1e9
@@ -177,9 +178,32 @@ def _due_function(ctx: ExecutionContext, schedule: RateSchedule | None, group: S
     return next_due
 
 
+LATE_NS = 1_000_000
+"""An arrival dispatched this long after its time is a backlog left by a pause of the worker's loop."""
+CATCH_UP_NS = 5_000_000
+"""How long a late arrival may wait for a user to come free before it counts as dropped."""
+CATCH_UP_BATCH = 32
+"""Late arrivals started between two loop turns: a backlog then reuses the connections of its first
+answers instead of needing one connection (and one user) per due arrival at once."""
+
+
+async def _wait_for_a_user(full: Callable[[], bool]) -> None:
+    """Catching up after a pause of this process: users whose responses arrived meanwhile count as busy
+    only because their callbacks have not run yet. Give those callbacks loop turns (bounded) first."""
+    give_up = time.monotonic_ns() + CATCH_UP_NS
+    while full() and time.monotonic_ns() < give_up:
+        await asyncio.sleep(0)
+
+
 async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
                        pool_size: int | None, max_vus: int | None) -> None:
     """Open model: iteration ``i`` starts at ``time_of(i)``; no free VU means a dropped iteration.
+
+    A user is free once its pass's last callback ran. After a pause of this process (a collector
+    run, the scheduler), the backlog of due arrivals would find users still "busy" whose responses
+    are waiting in their sockets: a backlog goes out in batches with loop turns between them, and a
+    late arrival that finds no user waits a little for one before it is dropped. Every arrival is
+    measured from its scheduled time, so a pause shows in corrected latency.
 
     Artillery phases (``pooled=False``) start a fresh VU per arrival up to ``maxVusers``;
     k6 arrival-rate executors (``pooled=True``) reuse ``preAllocatedVUs``, growing to ``maxVUs``.
@@ -190,12 +214,19 @@ async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
     busy = 0
     labeller = ctx.spawn(_label_stages(ctx, group))
     index = ctx.slice.worker
-    iterations: set[asyncio.Task[None]] = set()
+    iterations: set[asyncio.Future[None]] = set()
+    behind = 0
+    """Arrivals in a row started late (a backlog being caught up)."""
+    starter = ctx.behaviour if isinstance(ctx.behaviour, StartsIterations) else None
 
-    def finished(task: asyncio.Task[None]) -> None:
+    def finished(iteration: asyncio.Future[None]) -> None:
         nonlocal busy
         busy -= 1
-        iterations.discard(task)
+        iterations.discard(iteration)
+
+    def full() -> bool:
+        capacity = limit if not pooled else max(allocated, limit or allocated)
+        return capacity is not None and busy >= capacity
 
     try:
         while not ctx.stop.is_set():
@@ -204,23 +235,33 @@ async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
                 break
             if not await ctx.sleep_until(group.start_seconds + due):
                 break
-            capacity = limit if not pooled else max(allocated, limit or allocated)
-            if capacity is not None and busy >= capacity:
+            scheduled_ns = ctx.at_ns(group.start_seconds + due)
+            if time.monotonic_ns() - scheduled_ns > LATE_NS:
+                behind += 1
+                if behind % CATCH_UP_BATCH == 0:
+                    await asyncio.sleep(0)  # a backlog goes out in batches, the earlier ones' answers in between
+                if full():
+                    await _wait_for_a_user(full)
+            else:
+                behind = 0
+            if full():
                 ctx.recorder.count("dropped_iterations")
             else:
                 if pooled and busy >= allocated:
                     allocated += 1
                 busy += 1
-                task = ctx.spawn(ctx.behaviour.run_iteration(index, ctx.at_ns(group.start_seconds + due), ctx.stop))
-                iterations.add(task)
-                task.add_done_callback(finished)
+                iteration = starter.start_iteration(index, scheduled_ns, ctx.stop) if starter is not None \
+                    else ctx.spawn(ctx.behaviour.run_iteration(index, scheduled_ns, ctx.stop))
+                iterations.add(iteration)
+                iteration.add_done_callback(finished)
             index += ctx.slice.workers
     finally:
         labeller.cancel()
     await _drain(list(iterations), wait_for=ctx.stop)
+    ctx.tasks.update(iterations)  # stopped: the worker gives the ones still running their grace period
 
 
-async def _drain(tasks: list[asyncio.Task[None]], wait_for: StopSignal | None = None) -> None:
+async def _drain(tasks: list[asyncio.Future[None]], wait_for: StopSignal | None = None) -> None:
     """Let running VUs finish: they watch the stop event; the runner bounds the grace period."""
     if not tasks:
         return

@@ -7,6 +7,7 @@ worker that dies is reported, and its numbers up to its last snapshot are kept.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -51,6 +52,10 @@ class RunOptions:
     """Judges the results so far (about once a second); a returned reason stops the run (abortOnFail)."""
     abort_after_s: float = 0.0
     """No abort check before this many seconds of the run (abortDelay)."""
+    coordinator_nice: int = 0
+    """Once the workers run, lower this process's CPU priority by this much (the CLI sets it): folding
+    and printing each second's snapshots then waits for an idle moment instead of preempting a worker
+    that shares its core, which would delay that worker's sends by milliseconds every second."""
 
 
 @dataclass
@@ -58,6 +63,17 @@ class RunOutcome:
     results: dict[str, Any]
     exit_code: int
     notes: list[str] = field(default_factory=list)
+
+
+COORDINATOR_NICE = 10
+"""What the CLI's runs lower the coordinating process's priority by (``RunOptions.coordinator_nice``)."""
+
+
+def _lower_priority(by: int) -> None:
+    """Renice this process (never raised again: an unprivileged process cannot); workers keep theirs."""
+    if by > 0:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, min(19, os.getpriority(os.PRIO_PROCESS, 0) + by))
 
 
 def default_workers() -> int:
@@ -107,6 +123,7 @@ def execute(scenario: Scenario, plan: ExecutionPlan, options: RunOptions | None 
         processes.append(process)
         pipes[receiver] = index
     start_ns = _start_when_ready(pipes, processes, start)
+    _lower_priority(options.coordinator_nice)
     start_epoch_ms = int(time.time() * 1000 + (start_ns - time.monotonic_ns()) / 1e6)
     aggregator = Aggregator(workers=range(workers))
     progress = Progress(plan.total_seconds, options.progress_every_s) if options.show_progress else None

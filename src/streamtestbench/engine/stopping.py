@@ -7,7 +7,11 @@ per sleeper; here a sleep is one future and one timer, and ``set()`` wakes every
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from typing import Any
+
+_LOG = logging.getLogger("streamtestbench.stop")
 
 
 def _wake(future: asyncio.Future[None]) -> None:
@@ -16,11 +20,12 @@ def _wake(future: asyncio.Future[None]) -> None:
 
 
 class StopSignal:
-    __slots__ = ("_is_set", "_waiters")
+    __slots__ = ("_callbacks", "_is_set", "_waiters")
 
     def __init__(self) -> None:
         self._is_set = False
         self._waiters: set[asyncio.Future[None]] = set()
+        self._callbacks: set[Callable[[], None]] = set()
 
     def is_set(self) -> bool:
         return self._is_set
@@ -30,6 +35,22 @@ class StopSignal:
         waiters, self._waiters = self._waiters, set()
         for future in waiters:
             _wake(future)
+        callbacks, self._callbacks = self._callbacks, set()
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # one user's failing hook must not keep the others running
+                _LOG.exception("stop callback failed")
+
+    def on_set(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (once) when the signal is set (at once if it is): what a user with no task watches."""
+        if self._is_set:
+            callback()
+        else:
+            self._callbacks.add(callback)
+
+    def discard(self, callback: Callable[[], None]) -> None:
+        self._callbacks.discard(callback)
 
     async def wait(self) -> None:
         if self._is_set:

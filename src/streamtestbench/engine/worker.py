@@ -22,13 +22,15 @@ from typing import Any
 from ..metrics.snapshot import Recorder as MetricsRecorder
 from ..scenario.model import Scenario
 from ..scenario.plan import StageKind, build_plan
+from .behaviour import Behaviour, PreparesArrivals
 from .executors import ExecutionContext, WorkerSlice, group_stages, run_arrivals, run_connections, run_idle
 from .protocol_behaviours import make_behaviour
 from .sink import WorkerSink
 from .stopping import StopSignal
 
 STOP_POLL_S = 0.05
-
+COMPACT_EVERY_S = 0.1
+"""Samples fold into the interval's histograms this often, so a snapshot never takes a whole second's at once."""
 
 READY = b"ready"
 """A worker's first message: set up and waiting for the common start time."""
@@ -109,9 +111,13 @@ class _Snapshotter:
         self.index += 1
 
     async def run(self) -> None:
+        compact = self.metrics.compact
         while True:
             boundary = self.start_ns + (self.index + 1) * self.interval_ns
-            await asyncio.sleep(max(0.0, (boundary - time.monotonic_ns()) / 1e9))
+            while (left := (boundary - time.monotonic_ns()) / 1e9) > COMPACT_EVERY_S:
+                await asyncio.sleep(COMPACT_EVERY_S)
+                compact()
+            await asyncio.sleep(max(0.0, left))
             self._send(boundary, final=False)
 
     def final(self) -> None:
@@ -138,6 +144,15 @@ async def _execute(scenario: Scenario, ctx: ExecutionContext) -> None:
             await run_idle(ctx, group)
 
 
+async def _prepare_arrivals(scenario: Scenario, behaviour: Behaviour, slice_: WorkerSlice) -> None:
+    """Pre-allocated VUs of an arrival-rate executor are made ready before the common start."""
+    executor = scenario.executor
+    if executor is None or not executor.pre_allocated_vus or not isinstance(behaviour, PreparesArrivals):
+        return
+    if any(stage.kind is StageKind.ITERATIONS for stage in build_plan(scenario).stages):
+        await behaviour.prepare_arrivals(slice_.share(executor.pre_allocated_vus))
+
+
 async def _wait_for_start(pipe: Connection, start: StartSignal, stop_flag: MpEvent) -> int | None:
     pipe.send_bytes(READY)
     while not start.go.is_set():
@@ -153,6 +168,7 @@ async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent, start: St
     sink = WorkerSink(metrics)
     rng = random.Random(spec.seed * 1_000_003 + spec.worker)
     behaviour = make_behaviour(scenario, sink, rng, grace_s=spec.grace_s)
+    await _prepare_arrivals(scenario, behaviour, WorkerSlice(spec.worker, spec.workers))
     gc.freeze()  # set-up objects (modules, compiled flows) are never scanned again: shorter collector pauses
     start_ns = await _wait_for_start(pipe, start, stop_flag)
     if start_ns is None:

@@ -71,6 +71,12 @@ _LOG = logging.getLogger("streamtestbench.http")
 
 
 # -- virtual users ----------------------------------------------------------------------------
+def _settled() -> asyncio.Future[None]:
+    future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    future.set_result(None)
+    return future
+
+
 class Session:
     """What a virtual user keeps between passes (and open-model arrivals reuse): connections, credentials."""
 
@@ -84,8 +90,9 @@ class VirtualUser:
     """Runs passes of the flow from callbacks; ``run`` returns a future that settles when it stops."""
 
     __slots__ = ("auth", "b", "conn", "context", "ctx", "done", "due_ns", "faults_drawn", "feeder", "flat", "forever",
-                 "halted", "intended_ns", "loop", "message", "op", "ops", "pool", "position", "respond", "retried",
-                 "session", "start_ns", "started", "statuses", "stop", "stopped", "task", "timer")
+                 "grace", "halted", "intended_ns", "loop", "message", "on_stop", "op", "ops", "pool", "position",
+                 "respond", "retire", "retried", "session", "start_ns", "started", "statuses", "stop", "stopped",
+                 "task", "timer")
 
     def __init__(self, behaviour: HttpBehaviour, unit: int, session: Session, stop: StopSignal) -> None:
         self.b = behaviour
@@ -122,6 +129,10 @@ class VirtualUser:
         self.message = behaviour.recorder.message
         self.statuses = behaviour.tally.statuses
         self.respond = self._on_fast_response if behaviour.fast else self._on_response
+        self.on_stop = self._stopped_arrival
+        self.retire = self._retire
+        self.grace: asyncio.TimerHandle | None = None
+        """Open-model arrivals without a task: the grace period's end after a stop (``_stopped_arrival``)."""
 
     def rebind(self, unit: int, stop: StopSignal) -> None:
         """Serve another open-model arrival (as k6 reuses its VUs): fresh variables, the same session.
@@ -231,6 +242,30 @@ class VirtualUser:
             self.finish()
         if self.task is not None and not self.task.done():
             self.task.cancel()
+
+    # -- open-model arrivals without a task (HttpBehaviour.start_iteration) -------------------
+    def _stopped_arrival(self) -> None:
+        """The run stopped mid-pass: as ``_until_done``, a request in flight gets the grace period."""
+        self.interrupt()
+        done = self.done
+        if done is not None and not done.done():
+            self.grace = self.loop.call_later(self.b.grace_s, self._grace_over)
+
+    def _grace_over(self) -> None:
+        self.grace = None
+        if self.done is not None and not self.done.done():
+            self.pool.abort()  # the request still in flight is recorded as a timeout
+            self.interrupt()
+            self.finish()
+
+    def _retire(self, _: asyncio.Future[None]) -> None:
+        """The pass ended: hand the connections back and wait, with the session, for the next arrival."""
+        self.stop.discard(self.on_stop)
+        if self.grace is not None:
+            self.grace.cancel()
+            self.grace = None
+        self.pool.release()
+        self.b.idle_user(self)
 
     # -- requests ---------------------------------------------------------------------------
     def _send(self, op: RequestOp | RpcOp, now: int) -> None:
@@ -588,22 +623,61 @@ class HttpBehaviour:
             await session.pool.close()
             self.tally.flush(self.recorder)
 
+    def start_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> asyncio.Future[None]:
+        """Open model without a task: the pass runs from callbacks, and its user is free again one loop
+        turn after its last response (a task would take several), so a burst of arrivals after a pause
+        clears before the users run out."""
+        self._ensure_flusher()
+        vu = self._arrival_user(unit, stop)
+        done = vu.run(forever=False, due_ns=scheduled_ns) if self.has_requests else _settled()
+        if done.done():
+            vu.pool.release()
+            self.idle_user(vu)
+        else:
+            stop.on_set(vu.on_stop)
+            done.add_done_callback(vu.retire)
+        return done
+
+    def _arrival_user(self, unit: int, stop: StopSignal) -> VirtualUser:
+        if self.idle_users:
+            vu = self.idle_users.pop()
+            vu.rebind(unit, stop)
+            return vu
+        return VirtualUser(self, unit, self._new_session(shared_idle=True), stop)
+
+    def idle_user(self, vu: VirtualUser) -> None:
+        """Keep a user whose pass ended (with its session) for a later arrival, within bounds."""
+        if vu.idle and len(self.idle_users) < IDLE_SESSIONS:
+            self.idle_users.append(vu)
+
     async def run_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> None:
         """Open model: one pass measured from ``scheduled_ns``, on a session (connections, login, MCP session)
         reused from earlier arrivals, as k6 reuses its VUs; idle connections wait in a bounded worker-wide pool."""
         self._ensure_flusher()
-        if self.idle_users:
-            vu = self.idle_users.pop()
-            vu.rebind(unit, stop)
-        else:
-            vu = VirtualUser(self, unit, self._new_session(shared_idle=True), stop)
+        vu = self._arrival_user(unit, stop)
         try:
             if self.has_requests:
                 await self._until_done(vu, vu.run(forever=False, due_ns=scheduled_ns), stop)
         finally:
             vu.pool.release()
-            if vu.idle and len(self.idle_users) < IDLE_SESSIONS:
-                self.idle_users.append(vu)
+            self.idle_user(vu)
+
+    async def prepare_arrivals(self, users: int) -> None:
+        """Ready ``users`` pre-allocated open-model users before the start, as k6 initialises its
+        preAllocatedVUs: each with a session, and an open connection to the endpoint waiting in the
+        idle store. Otherwise the first arrivals all connect at once, and at thousands of arrivals a
+        second that burst alone stalls the loop long enough to drop iterations. A connection that
+        fails here is recorded like any other; the arrival that needs one connects again."""
+        users = min(users, IDLE_SESSIONS)
+        placeholder = StopSignal()
+        self.idle_users.extend(VirtualUser(self, 0, self._new_session(shared_idle=True), placeholder)
+                               for _ in range(users - len(self.idle_users)))
+        wanted = min(users, IDLE_CONNECTIONS) - len(self.idle) if self.has_requests else 0
+        opened = await asyncio.gather(*(self.connector.open(self.base) for _ in range(max(wanted, 0))),
+                                      return_exceptions=True)
+        for connection in opened:
+            if isinstance(connection, HttpConnection):
+                self.idle.put(connection)
 
     async def close(self) -> None:
         """Hand the last counts to the recorder and close the idle connections."""

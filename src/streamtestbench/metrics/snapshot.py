@@ -492,7 +492,8 @@ class Recorder:
     :attr:`gauges`, and calls :meth:`snapshot` once per interval.
     """
 
-    __slots__ = ("_seq", "buffer", "counters", "errors", "gauges", "histogram_outcomes", "layout", "registry", "worker")
+    __slots__ = ("_pending", "_seq", "buffer", "counters", "errors", "gauges", "histogram_outcomes", "layout",
+                 "registry", "worker")
 
     def __init__(
         self,
@@ -512,6 +513,8 @@ class Recorder:
         self.counters = Counters()
         self.gauges = Gauges()
         self._seq = 0
+        self._pending: dict[MetricKey, MetricStats] = {}
+        """Stats of the samples compacted so far in the current interval."""
 
     def metric(self, name: str, tags: Mapping[str, str] | None = None) -> int:
         return self.registry.id(name, tags)
@@ -519,13 +522,29 @@ class Recorder:
     def error_code(self, kind: str) -> int:
         return self.errors.code(kind)
 
+    def compact(self) -> None:
+        """Fold the samples buffered so far into this interval's histograms and empty the buffer.
+
+        Called several times per interval, it spreads the cost of a snapshot (a few milliseconds
+        for a second at 20,000 req/s, on the event loop) into slices too short to delay the
+        load: an open-model run drops iterations on such pauses.
+        """
+        if not len(self.buffer):
+            return
+        batch = stats_from_batch(self.buffer.drain(), self.registry, self.errors, self.layout, self.histogram_outcomes)
+        pending = self._pending
+        for key, stats in batch.items():
+            if key in pending:
+                pending[key].merge(stats)
+            else:
+                pending[key] = stats
+
     def snapshot(
         self, index: int, start_ns: int, end_ns: int, *, phase: str = "", step: str = "", final: bool = False
     ) -> IntervalSnapshot:
         """Drain the buffer and counters into a snapshot for interval ``index``."""
-        metrics = stats_from_batch(
-            self.buffer.drain(), self.registry, self.errors, self.layout, self.histogram_outcomes
-        )
+        self.compact()
+        metrics, self._pending = self._pending, {}
         snap = IntervalSnapshot(
             worker=self.worker,
             index=index,
