@@ -7,6 +7,8 @@ import itertools
 import time
 from collections.abc import Callable
 
+import pytest
+
 from streamtestbench.engine.executors import (
     ExecutionContext,
     StageGroup,
@@ -82,7 +84,7 @@ def test_consecutive_connection_stages_share_their_connections() -> None:
 
 
 def test_constant_connections_start_every_unit_once_and_label_stages() -> None:
-    behaviour, recorder, labels = FakeBehaviour(), CountingRecorder(), []
+    behaviour, recorder, labels = FakeBehaviour(), CountingRecorder(), list[str]()
     group = StageGroup(StageKind.CONNECTIONS, 0.0, (_stage(StageKind.CONNECTIONS, 0.4, 5, 5, name="steady"),))
     asyncio.run(run_connections(_context(behaviour, recorder, stages=labels), group))
     assert sorted(behaviour.connections) == [0, 1, 2, 3, 4]
@@ -171,3 +173,80 @@ def test_two_workers_partition_the_arrivals_exactly() -> None:
                                  pool_size=None, max_vus=None))
         seen += [unit for unit, _ in behaviour.iterations]
     assert sorted(seen) == list(range(11))
+
+
+class StartingBehaviour(FakeBehaviour):
+    """Starts iterations from a callback (``StartsIterations``); each future settles on the next loop turn
+    unless ``hold`` keeps it pending (a user still busy). ``block_at`` stalls the loop once, as a pause would."""
+
+    def __init__(self, hold: bool = False, block_at: int | None = None, block_seconds: float = 0.03) -> None:
+        super().__init__()
+        self.hold = hold
+        self.block_at = block_at
+        self.block_seconds = block_seconds
+        self.futures: list[asyncio.Future[None]] = []
+        self.tasks_run: list[int] = []
+
+    async def run_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> None:
+        self.tasks_run.append(unit)
+
+    def start_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> asyncio.Future[None]:
+        self.iterations.append((unit, scheduled_ns))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self.futures.append(future)
+        if unit == self.block_at:
+            time.sleep(self.block_seconds)  # the loop stalls: the next arrivals are all due at once
+        if not self.hold:
+            loop.call_soon(future.set_result, None)
+        return future
+
+
+def test_arrivals_use_start_iteration_when_the_behaviour_has_it() -> None:
+    behaviour, recorder = StartingBehaviour(), CountingRecorder()
+    ctx = _context(behaviour, recorder)
+    group = StageGroup(StageKind.ARRIVALS, 0.0, (_stage(StageKind.ARRIVALS, 0.5, 20, 20),))
+    asyncio.run(run_arrivals(ctx, group, pooled=False, pool_size=None, max_vus=None))
+    assert behaviour.tasks_run == []
+    assert [unit for unit, _ in behaviour.iterations] == list(range(10))
+    offsets = [(scheduled - ctx.start_ns) / 1e9 for _, scheduled in behaviour.iterations]
+    assert offsets == [i / 20 for i in range(10)]
+    assert all(f.done() for f in behaviour.futures)
+    assert recorder.counts == {}
+
+
+@pytest.mark.parametrize("max_vus", [1, 2])
+def test_a_backlog_after_a_loop_stall_is_caught_up_without_dropping(max_vus: int) -> None:
+    """A 30 ms stall leaves ~30 arrivals due at once with only 1-2 users. Every pass ends on the next loop
+    turn, so a user is only busy until its callbacks run: the catch-up gives them those turns, through the
+    whole backlog up to the first arrival on time again, and none is dropped."""
+    behaviour, recorder = StartingBehaviour(block_at=5), CountingRecorder()
+    ctx = _context(behaviour, recorder)
+    group = StageGroup(StageKind.ARRIVALS, 0.0, (_stage(StageKind.ARRIVALS, 0.2, 1000, 1000, max_vus=max_vus),))
+    asyncio.run(run_arrivals(ctx, group, pooled=False, pool_size=None, max_vus=max_vus))
+    assert recorder.counts == {}
+    assert [unit for unit, _ in behaviour.iterations] == list(range(200))
+    assert behaviour.tasks_run == []
+
+
+def test_arrivals_on_time_drop_at_once_when_every_start_iteration_user_is_busy() -> None:
+    behaviour, recorder = StartingBehaviour(hold=True), CountingRecorder()
+    group = StageGroup(StageKind.ARRIVALS, 0.0, (_stage(StageKind.ARRIVALS, 0.5, 20, 20, max_vus=3),))
+
+    async def run() -> tuple[bool, bool]:
+        ctx = _context(behaviour, recorder)
+        task = asyncio.ensure_future(run_arrivals(ctx, group, pooled=False, pool_size=None, max_vus=3))
+        await asyncio.sleep(0.8)
+        ctx.stop.set()
+        await asyncio.wait_for(task, 5.0)
+        handed_over = set(behaviour.futures) <= ctx.tasks  # still running: the worker gives them their grace
+        still_pending = not any(f.done() for f in behaviour.futures)
+        for future in behaviour.futures:
+            future.set_result(None)
+        await asyncio.wait_for(asyncio.gather(*ctx.tasks, return_exceptions=True), 5.0)
+        return handed_over, still_pending
+
+    assert asyncio.run(run()) == (True, True)
+    assert [unit for unit, _ in behaviour.iterations] == [0, 1, 2]
+    assert recorder.counts == {"dropped_iterations": 7}
+    assert behaviour.tasks_run == []

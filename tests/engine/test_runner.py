@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from streamtestbench import exit_codes
-from streamtestbench.engine.runner import RunOptions, execute
+from streamtestbench.cli import main
+from streamtestbench.engine import runner
+from streamtestbench.engine.runner import COORDINATOR_NICE, RunOptions, execute
 from streamtestbench.scenario.loader import scenario_from_data
 from streamtestbench.scenario.plan import build_plan
 from streamtestbench.target.process import TargetProcess
@@ -147,3 +150,40 @@ def test_a_stall_shows_in_corrected_latency_and_not_in_uncorrected() -> None:
     assert results["p99LatencyMs"] > 1000.0  # the stall, seen by every message that waited behind it
     assert results["uncorrectedLatencyMs"]["p99"] < 500.0  # only the five messages caught in it
     assert results["uncorrectedLatencyMs"]["max"] > 1000.0
+
+
+def _niceness_after_lowering(by: int) -> tuple[int, int]:
+    """(before, after) niceness of a child that calls ``_lower_priority(by)``: a renice cannot be undone here."""
+    code = ("import os; from streamtestbench.engine.runner import _lower_priority; "
+            "before = os.getpriority(os.PRIO_PROCESS, 0); "
+            f"_lower_priority({by}); print(before, os.getpriority(os.PRIO_PROCESS, 0))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True)
+    before, after = (int(word) for word in out.stdout.split())
+    return before, after
+
+
+@pytest.mark.parametrize("by", [3, 30])
+def test_lower_priority_raises_the_niceness_by_the_amount_capped_at_19(by: int) -> None:
+    before, after = _niceness_after_lowering(by)
+    assert after == min(19, before + by)
+    assert after > before or before == 19
+
+
+def test_lower_priority_by_zero_changes_nothing() -> None:
+    before, after = _niceness_after_lowering(0)
+    assert after == before
+
+
+def test_the_coordinator_keeps_its_priority_unless_asked_and_the_cli_asks(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert RunOptions().coordinator_nice == 0
+    seen: dict[str, Any] = {}
+
+    def fake_run(scenario: Any, plan: Any, **kwargs: Any) -> int:
+        seen.update(kwargs)
+        return 0
+
+    monkeypatch.setattr(runner, "run_plan_from_cli", fake_run)
+    result = CliRunner().invoke(main, ["run", "-p", "websocket", "-e", "ws://127.0.0.1:9/ws", "-d", "1"])
+    assert result.exit_code == 0, result.output
+    assert seen["options"].coordinator_nice == COORDINATOR_NICE > 0

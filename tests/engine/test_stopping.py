@@ -50,3 +50,56 @@ def test_until_returns_when_the_future_finishes_or_the_signal_is_set() -> None:
         return first, second, third, len(stop._waiters)
 
     assert asyncio.run(scenario()) == (True, False, False, 0)
+
+
+def test_on_set_callback_runs_exactly_once_when_set() -> None:
+    stop = StopSignal()
+    calls: list[str] = []
+    stop.on_set(lambda: calls.append("a"))
+    assert calls == []
+    stop.set()
+    stop.set()  # a second set() does not call it again
+    assert calls == ["a"]
+
+
+def test_on_set_on_an_already_set_signal_runs_the_callback_at_once() -> None:
+    stop = StopSignal()
+    stop.set()
+    calls: list[int] = []
+    stop.on_set(lambda: calls.append(1))
+    assert calls == [1]
+    assert not stop._callbacks
+
+
+def test_a_discarded_callback_never_runs() -> None:
+    stop = StopSignal()
+    calls: list[str] = []
+
+    def kept() -> None:
+        calls.append("kept")
+
+    def dropped() -> None:
+        calls.append("dropped")
+
+    stop.on_set(kept)
+    stop.on_set(dropped)
+    stop.discard(dropped)
+    stop.discard(dropped)  # discarding twice (or an unknown callback) is harmless
+    stop.set()
+    assert calls == ["kept"]
+
+
+def test_a_failing_callback_does_not_keep_the_others_from_running() -> None:
+    stop = StopSignal()
+    calls: list[str] = []
+
+    def broken() -> None:
+        calls.append("broken")
+        raise RuntimeError("boom")
+
+    stop.on_set(broken)
+    stop.on_set(lambda: calls.append("first"))
+    stop.on_set(lambda: calls.append("second"))
+    stop.set()  # does not raise
+    assert sorted(calls) == ["broken", "first", "second"]
+    assert stop.is_set()

@@ -357,6 +357,78 @@ def test_open_model_arrivals_reuse_idle_connections(nginx: NginxServer) -> None:
     run(go)
 
 
+def test_start_iteration_passes_reuse_one_connection_and_one_idle_user(nginx: NginxServer) -> None:
+    async def go() -> None:
+        recorder = ListRecorder()
+        behaviour = HttpBehaviour(make_scenario(nginx.url, [{"get": {"url": "/"}}]), recorder, random.Random(1),
+                                  grace_s=1.0)
+        stop = StopSignal()
+        scheduled = time.monotonic_ns()
+        for unit in range(3):
+            await asyncio.wait_for(behaviour.start_iteration(unit, scheduled, stop), 5)
+            assert not stop._callbacks  # the pass's stop hook was removed when it ended
+        assert errors(recorder) == [("http.GET /", None)] * 3
+        assert recorder.messages[0][1] == scheduled
+        assert len(recorder.kinds("open")) == 1
+        assert len(behaviour.idle_users) == 1
+        await behaviour.close()
+
+    run(go)
+
+
+def test_prepared_arrivals_have_their_users_and_connections_ready(nginx: NginxServer) -> None:
+    async def go() -> None:
+        recorder = ListRecorder()
+        behaviour = HttpBehaviour(make_scenario(nginx.url, [{"get": {"url": "/"}}]), recorder, random.Random(1),
+                                  grace_s=1.0)
+        await behaviour.prepare_arrivals(4)
+        assert len(behaviour.idle_users) == 4
+        assert len(behaviour.idle) == 4
+        assert len(recorder.kinds("open")) == 4
+        stop = StopSignal()
+        scheduled = time.monotonic_ns()
+        arrivals = [behaviour.start_iteration(unit, scheduled, stop) for unit in range(4)]
+        await asyncio.wait_for(asyncio.gather(*arrivals), 5)
+        await asyncio.wait_for(behaviour.start_iteration(4, scheduled, stop), 5)
+        assert errors(recorder) == [("http.GET /", None)] * 5
+        assert len(recorder.kinds("open")) == 4  # every arrival found a connection ready
+        assert len(behaviour.idle_users) == 4
+        await behaviour.close()
+
+    run(go)
+
+
+def test_stop_gives_a_started_iteration_in_flight_the_grace_period_then_a_timeout() -> None:
+    silent = Silent()
+
+    async def go() -> None:
+        recorder = ListRecorder()
+        scenario = make_scenario(f"http://127.0.0.1:{silent.port}", [{"get": {"url": "/"}}])
+        behaviour = HttpBehaviour(scenario, recorder, random.Random(1), grace_s=0.2)
+        stop = StopSignal()
+        done = behaviour.start_iteration(0, time.monotonic_ns(), stop)
+        while not recorder.kinds("open"):
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert not done.done()
+        started = time.monotonic()
+        stop.set()
+        await asyncio.wait_for(done, 3)
+        took = time.monotonic() - started
+        assert 0.15 <= took < 2.0  # the request in flight had the grace period, then was dropped
+        assert errors(recorder) == [("http.GET /", "timeout")]
+        assert not stop._callbacks
+        await asyncio.sleep(0)
+        assert len(behaviour.idle_users) == 1
+        assert behaviour.idle_users[0].grace is None
+        await behaviour.close()
+
+    try:
+        run(go)
+    finally:
+        silent.close()
+
+
 def test_stop_interrupts_a_think(nginx: NginxServer) -> None:
     async def go() -> None:
         recorder = ListRecorder()

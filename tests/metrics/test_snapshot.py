@@ -185,6 +185,57 @@ def test_recorder_snapshot_takes_counters_and_copies_gauges() -> None:
     assert first.counters.messages_sent == 10
 
 
+def test_compact_between_samples_gives_the_same_snapshot_as_no_compact() -> None:
+    """Folding the buffer into the interval's stats in slices loses and double-counts nothing."""
+    rows = random_rows(5, 6_000, 3)
+    rows = np.vstack([rows, [[2, 0, 0, 3_600 * SEC * 2, 7, Outcome.OK, 0]]])  # a clamped value, last chunk
+    only_metric_0 = rows[rows[:, 0] == 0][:50]  # a chunk where the other metrics are absent
+    chunks = [rows[:1_000], only_metric_0, rows[1_000:1_001], rows[1_001:4_000], rows[4_000:]]
+    compacted, plain = recorder_with_metrics(1, 3), recorder_with_metrics(1, 3)
+    for chunk in chunks:
+        feed(compacted, chunk)
+        compacted.compact()
+        assert len(compacted.buffer) == 0
+        compacted.compact()  # a second compact on the emptied buffer changes nothing
+        feed(plain, chunk)
+    feed(compacted, rows[:10])  # samples still buffered at snapshot time count too
+    feed(plain, rows[:10])
+
+    got = compacted.snapshot(0, 0, SEC).metrics
+    want = plain.snapshot(0, 0, SEC).metrics
+    assert set(got) == set(want) and len(got) == 3
+    assert got == want
+    key = compacted.registry.key(2)
+    assert got[key].corrected.clamped_high == 1
+    assert sum(s.count() for s in got.values()) == len(rows) + len(only_metric_0) + 10
+    assert sum(sum(s.errors.values()) for s in got.values()) > 0
+
+
+def test_snapshot_after_compact_leaves_the_next_interval_empty() -> None:
+    rec = recorder_with_metrics(0, 2)
+    feed(rec, random_rows(2, 500, 2))
+    rec.compact()
+    first = rec.snapshot(0, 0, SEC)
+    assert sum(s.count() for s in first.metrics.values()) == 500
+    assert rec.snapshot(1, SEC, 2 * SEC).metrics == {}
+    rec.compact()
+    assert rec.snapshot(2, 2 * SEC, 3 * SEC).metrics == {}
+    # A new sample after the snapshot lands in the next interval only, not in the shipped one.
+    rec.buffer.append(1, 0, 0, 5_000)
+    rec.compact()
+    third = rec.snapshot(3, 3 * SEC, 4 * SEC)
+    assert [s.count() for s in third.metrics.values()] == [1]
+    assert sum(s.count() for s in first.metrics.values()) == 500
+
+
+def test_compact_on_an_empty_buffer_is_a_no_op() -> None:
+    rec = recorder_with_metrics(0, 1)
+    rec.compact()
+    rec.compact()
+    assert len(rec.buffer) == 0
+    assert rec.snapshot(0, 0, SEC).metrics == {}
+
+
 # -- wire format and merge -----------------------------------------------------------------------
 
 

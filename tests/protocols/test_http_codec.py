@@ -222,7 +222,7 @@ def test_modes_change_between_responses_on_one_connection() -> None:
     parser.expect(LEAN)
     parser.feed(RESPONSE)
     assert [(r[1], r[2]) for r in got.responses] == [
-        (None, None), ({"content-type": "text/plain", "content-length": "5"}, b"hello"), ({}, b"hello"), (None, None)]
+        (None, None), ({"content-type": "text/plain", "content-length": "5"}, b"hello"), (None, b"hello"), (None, None)]
 
 
 def test_body_mode_in_pieces_and_chunked() -> None:
@@ -230,7 +230,7 @@ def test_body_mode_in_pieces_and_chunked() -> None:
     wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
     for index in range(0, len(wire), 7):
         parser.feed(wire[index:index + 7])
-    assert got.responses == [(200, {}, b"abcde", True)]
+    assert got.responses == [(200, None, b"abcde", True)]
 
 
 def test_body_that_runs_to_the_close_in_body_mode() -> None:

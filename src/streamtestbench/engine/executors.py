@@ -187,10 +187,15 @@ CATCH_UP_BATCH = 32
 answers instead of needing one connection (and one user) per due arrival at once."""
 
 
-async def _wait_for_a_user(full: Callable[[], bool]) -> None:
-    """Catching up after a pause of this process: users whose responses arrived meanwhile count as busy
-    only because their callbacks have not run yet. Give those callbacks loop turns (bounded) first."""
-    give_up = time.monotonic_ns() + CATCH_UP_NS
+async def _wait_for_a_user(full: Callable[[], bool], patience_ns: int) -> None:
+    """Users whose last response has arrived count as busy until their callbacks run: give those two loop
+    turns (one reads the sockets, one runs the completions), and a late arrival up to ``patience_ns``
+    more, catching up after a pause of this process, before the arrival counts as dropped."""
+    for _ in range(2):
+        await asyncio.sleep(0)
+        if not full():
+            return
+    give_up = time.monotonic_ns() + patience_ns
     while full() and time.monotonic_ns() < give_up:
         await asyncio.sleep(0)
 
@@ -236,14 +241,15 @@ async def run_arrivals(ctx: ExecutionContext, group: StageGroup, pooled: bool,
             if not await ctx.sleep_until(group.start_seconds + due):
                 break
             scheduled_ns = ctx.at_ns(group.start_seconds + due)
-            if time.monotonic_ns() - scheduled_ns > LATE_NS:
+            late = time.monotonic_ns() - scheduled_ns > LATE_NS
+            if late:
                 behind += 1
                 if behind % CATCH_UP_BATCH == 0:
                     await asyncio.sleep(0)  # a backlog goes out in batches, the earlier ones' answers in between
-                if full():
-                    await _wait_for_a_user(full)
             else:
                 behind = 0
+            if full():
+                await _wait_for_a_user(full, CATCH_UP_NS if late else 0)
             if full():
                 ctx.recorder.count("dropped_iterations")
             else:

@@ -119,9 +119,10 @@ class _Lean:
 
 
 class _Body(_Lean):
-    """Collects the body (checks and captures that read it); headers are skipped, ``{}``.
+    """Collects the body (checks and captures that read it); headers are skipped (None).
 
     State is reset when a message completes rather than when one begins: one Python call fewer per response.
+    The chunk list is emptied in place, not replaced: nothing is allocated per response but the body.
     """
 
     __slots__ = ()
@@ -132,12 +133,13 @@ class _Body(_Lean):
     def on_message_complete(self) -> None:
         parser = self.parser
         status = parser.get_status_code()
-        body = self.body
-        self.body = []
+        chunks = self.body
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
         if status >= 200:
             owner = self.owner
             owner._pending = False
-            owner.on_response(status, {}, body[0] if len(body) == 1 else b"".join(body), parser.should_keep_alive())
+            owner.on_response(status, None, body, parser.should_keep_alive())
 
 
 class _Full(_Body):
