@@ -98,8 +98,23 @@ def test_a_target_only_request_renders_the_target_and_reuses_the_rest() -> None:
     expected = (b"GET /json?vu=3&r=5 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: " + USER_AGENT.encode()
                 + b"\r\nConnection: keep-alive\r\nX-Tag: t\r\nAuthorization: Bearer abc\r\n\r\n")
     assert op.build(context(), auth) == expected
-    assert op.suffix_key in auth.cache
+    assert op.format_key in auth.cache  # every value an int: the request came from one bytes %-format
     assert op.build(context(vu=4), auth) == expected.replace(b"vu=3", b"vu=4")
+
+
+def test_a_target_only_request_with_a_text_value_renders_and_reuses_the_rest() -> None:
+    op = request_op({"get": {"url": "/u/${vu}?n=${name}"}}, variables={"name": ""})
+    auth = StaticAuth()
+    assert op.build(context(name="ann"), auth).startswith(b"GET /u/3?n=ann HTTP/1.1\r\n")
+    assert op.suffix_key in auth.cache and op.format_key not in auth.cache
+    assert op.build(context(name=7), auth).startswith(b"GET /u/3?n=7 HTTP/1.1\r\n")
+    assert op.format_key in auth.cache
+
+
+def test_a_literal_percent_in_a_target_keeps_the_escaping_path() -> None:
+    op = request_op({"get": {"url": "/p%2Fq/${vu}"}})
+    assert op.target_only and op.int_target is None
+    assert op.build(context(), StaticAuth()).startswith(b"GET /p%2Fq/3 HTTP/1.1\r\n")
 
 
 def test_a_target_only_request_escapes_its_rendered_target_and_carries_a_query_key() -> None:

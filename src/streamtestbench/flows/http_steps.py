@@ -21,6 +21,7 @@ from ..scenario.flow import GraphQLStep, LoopStep, McpStep, RequestSpec, Request
 from ..scenario.interpolate import declared_names
 from ..scenario.model import Scenario
 from ..templating import CompiledText, RenderContext, TemplateError, compile_json_body, compile_text
+from ..templating.expressions import Reader
 from .checks import CompiledChecks
 from .http_auth import AuthState
 from .websocket import UnsupportedStep
@@ -54,6 +55,21 @@ def status_kind(status: int) -> str | None:
 
 REQUEST, THINK, SUBSCRIBE = 0, 1, 2
 """Op kinds, so the hot loop dispatches on an int rather than on classes."""
+
+
+_FORMAT_KEYS = -(1 << 32)
+"""``auth.cache`` keys: a step's index for its static bytes, ``-1 - index`` for a target-only step's
+bytes after the target, ``_FORMAT_KEYS - index`` for its %-format."""
+
+
+def _int_target(target: CompiledText) -> tuple[str, tuple[Reader, ...]] | None:
+    """``target`` as a %-format (literals escaped, one ``%d`` per expression) when its literal text needs
+    no escaping in a request line, else None; ints then fill it as they are."""
+    literals = [part for part in target.parts if isinstance(part, str)]
+    if any(safe_target(text) != text or "%" in text for text in literals):
+        return None
+    readers = tuple(part for part in target.parts if not isinstance(part, str))
+    return "".join(part if isinstance(part, str) else "%d" for part in target.parts), readers
 
 
 class RequestOp:
@@ -112,6 +128,10 @@ class RequestOp:
         """Only the target is templated: the rest of the request is encoded once per set of credentials."""
         self.suffix_key = -1 - index
         """Where ``auth.cache`` keeps a target-only request's bytes after its target."""
+        self.int_target = _int_target(self.target) if self.target_only else None
+        """The target as a %-format whose every placeholder an int fills, and its readers; or None."""
+        self.format_key = _FORMAT_KEYS - index
+        """Where ``auth.cache`` keeps a target-only request as one bytes %-format (``int_target``)."""
         # Encoded once: the request line and fixed headers (when the target is static), each templated
         # header's "Name: " and the end of the request (when the body is static).
         self.head_bytes = self.line_start + safe_target(self.static_target).encode() + b" HTTP/1.1\r\n" \
@@ -158,6 +178,10 @@ class RequestOp:
 
     def build(self, ctx: RenderContext, auth: AuthState) -> bytes:
         """The request's bytes; ValueError when a rendered header value would split the request."""
+        if self.int_target is not None and not auth.query:
+            data = self._build_from_ints(ctx, auth, self.int_target[1])
+            if data is not None:
+                return data
         if self.target_only and not auth.query:
             suffix = auth.cache.get(self.suffix_key)
             if suffix is None:
@@ -182,6 +206,27 @@ class RequestOp:
             parts.append(name + text.encode() + b"\r\n")
         parts.append(self.tail or self._tail(self.body(ctx)))
         return b"".join(parts)
+
+    def _build_from_ints(self, ctx: RenderContext, auth: AuthState, readers: tuple[Reader, ...]) -> bytes | None:
+        """The whole request from one bytes %-format when every value read is an int (``${vu}``,
+        ``$randomInt``, a captured id): digits need no escaping, so nothing is checked, joined or
+        encoded per request. None when a value is something else (the general path renders it)."""
+        count = len(readers)
+        if count == 1:
+            values: tuple[Any, ...] = (readers[0](ctx),)
+        elif count == 2:
+            values = (readers[0](ctx), readers[1](ctx))
+        else:
+            values = tuple([read(ctx) for read in readers])
+        for value in values:
+            if value.__class__ is not int:
+                return None
+        request = auth.cache.get(self.format_key)
+        if request is None:
+            assert self.int_target is not None and self.tail is not None
+            rest = b"".join((b" HTTP/1.1\r\n", self.fixed_headers, auth.block, self.tail)).replace(b"%", b"%%")
+            request = auth.cache[self.format_key] = self.line_start + self.int_target[0].encode() + rest
+        return request % values
 
     def encode(self, vu: VirtualUser) -> bytes | None:
         auth = vu.auth

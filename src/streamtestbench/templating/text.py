@@ -96,10 +96,12 @@ def _has_expression(text: str) -> bool:
 class CompiledText:
     """A template string compiled once; ``render`` costs an attribute read when it is static."""
 
-    __slots__ = ("_render", "_text", "is_static", "reader", "source")
+    __slots__ = ("_render", "_text", "is_static", "parts", "reader", "source")
 
     def __init__(self, source: str, parts: list[str | Reader]) -> None:
         self.source = source
+        self.parts: tuple[str | Reader, ...] = tuple(parts)
+        """Literal text and the readers of its expressions, in order (for callers that specialise rendering)."""
         self.is_static = all(isinstance(part, str) for part in parts)
         self._text = "".join(part for part in parts if isinstance(part, str)) if self.is_static else ""
         self._render: TextRenderer | None = None if self.is_static else _text_renderer(tuple(parts))
