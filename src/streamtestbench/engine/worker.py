@@ -21,7 +21,7 @@ from typing import Any
 
 from ..metrics.snapshot import Recorder as MetricsRecorder
 from ..scenario.model import Scenario
-from ..scenario.plan import StageKind, build_plan
+from ..scenario.plan import ExecutionPlan, StageKind, build_plan
 from .behaviour import Behaviour, PreparesArrivals
 from .executors import ExecutionContext, WorkerSlice, group_stages, run_arrivals, run_connections, run_idle
 from .protocol_behaviours import make_behaviour
@@ -124,8 +124,7 @@ class _Snapshotter:
         self._send(time.monotonic_ns(), final=True)
 
 
-async def _execute(scenario: Scenario, ctx: ExecutionContext) -> None:
-    plan = build_plan(scenario)
+async def _execute(scenario: Scenario, plan: ExecutionPlan, ctx: ExecutionContext) -> None:
     executor = scenario.executor
     for group in group_stages(plan.stages):
         if ctx.stop.is_set():
@@ -144,12 +143,12 @@ async def _execute(scenario: Scenario, ctx: ExecutionContext) -> None:
             await run_idle(ctx, group)
 
 
-async def _prepare_arrivals(scenario: Scenario, behaviour: Behaviour, slice_: WorkerSlice) -> None:
+async def _prepare_arrivals(scenario: Scenario, plan: ExecutionPlan, behaviour: Behaviour, slice_: WorkerSlice) -> None:
     """Pre-allocated VUs of an arrival-rate executor are made ready before the common start."""
     executor = scenario.executor
     if executor is None or not executor.pre_allocated_vus or not isinstance(behaviour, PreparesArrivals):
         return
-    if any(stage.kind is StageKind.ITERATIONS for stage in build_plan(scenario).stages):
+    if any(stage.kind is StageKind.ITERATIONS for stage in plan.stages):
         await behaviour.prepare_arrivals(slice_.share(executor.pre_allocated_vus))
 
 
@@ -168,7 +167,9 @@ async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent, start: St
     sink = WorkerSink(metrics)
     rng = random.Random(spec.seed * 1_000_003 + spec.worker)
     behaviour = make_behaviour(scenario, sink, rng, grace_s=spec.grace_s)
-    await _prepare_arrivals(scenario, behaviour, WorkerSlice(spec.worker, spec.workers))
+    plan = build_plan(scenario)
+    slice_ = WorkerSlice(spec.worker, spec.workers)
+    await _prepare_arrivals(scenario, plan, behaviour, slice_)
     gc.freeze()  # set-up objects (modules, compiled flows) are never scanned again: shorter collector pauses
     start_ns = await _wait_for_start(pipe, start, stop_flag)
     if start_ns is None:
@@ -177,10 +178,9 @@ async def _run(spec: WorkerSpec, pipe: Connection, stop_flag: MpEvent, start: St
     watcher = asyncio.ensure_future(_watch_stop(stop_flag, stop))
     snapshotter = _Snapshotter(spec, start_ns, metrics, sink, pipe)
     ticker = asyncio.ensure_future(snapshotter.run())
-    ctx = ExecutionContext(behaviour, sink, WorkerSlice(spec.worker, spec.workers), start_ns, stop,
-                           sink.set_stage)
+    ctx = ExecutionContext(behaviour, sink, slice_, start_ns, stop, sink.set_stage)
     try:
-        await _execute(scenario, ctx)
+        await _execute(scenario, plan, ctx)
     finally:
         stop.set()
         if ctx.tasks:

@@ -652,15 +652,9 @@ class HttpBehaviour:
 
     async def run_iteration(self, unit: int, scheduled_ns: int, stop: StopSignal) -> None:
         """Open model: one pass measured from ``scheduled_ns``, on a session (connections, login, MCP session)
-        reused from earlier arrivals, as k6 reuses its VUs; idle connections wait in a bounded worker-wide pool."""
-        self._ensure_flusher()
-        vu = self._arrival_user(unit, stop)
-        try:
-            if self.has_requests:
-                await self._until_done(vu, vu.run(forever=False, due_ns=scheduled_ns), stop)
-        finally:
-            vu.pool.release()
-            self.idle_user(vu)
+        reused from earlier arrivals, as k6 reuses its VUs; idle connections wait in a bounded worker-wide pool.
+        The same pass as ``start_iteration`` (stop and grace included), for callers that want a coroutine (MIXED)."""
+        await self.start_iteration(unit, scheduled_ns, stop)
 
     async def prepare_arrivals(self, users: int) -> None:
         """Ready ``users`` pre-allocated open-model users before the start, as k6 initialises its
